@@ -1,0 +1,20 @@
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace gh::cli {
+
+/// Parses the command line and runs the chosen subcommand; returns the process exit code.
+int run(int argc, char** argv);
+
+// One registration function per command group, each in its own file (cli/<group>.cc).
+// A command's callback stores its exit code in `exit_code`.
+void add_serve_command(CLI::App& app, int& exit_code);
+void add_dev_command(CLI::App& app, int& exit_code);
+void add_config_commands(CLI::App& app, int& exit_code);
+void add_jwt_commands(CLI::App& app, int& exit_code);
+void add_cert_commands(CLI::App& app, int& exit_code);
+
+}  // namespace gh::cli
