@@ -87,7 +87,7 @@ struct ListenerTls {
 
 struct Listener {
   std::string name;
-  std::string host;   // as written: an IPv4/IPv6 literal or a name
+  std::string host;  // as written: an IPv4/IPv6 literal or a name
   uint16_t port = 0;
   std::optional<ListenerTls> tls;
   SourceLocation where;
@@ -109,11 +109,11 @@ struct Timeouts {
 };
 
 struct BackendTls {
-  std::string ca;            // empty: system default trust store
+  std::string ca;  // empty: system default trust store
   bool verify = true;
-  std::string server_name;   // empty: host from the URL
-  std::string pinned_sha256; // lower-case hex, empty: no pin
-  std::string client_cert;   // backend mTLS
+  std::string server_name;    // empty: host from the URL
+  std::string pinned_sha256;  // lower-case hex, empty: no pin
+  std::string client_cert;    // backend mTLS
   std::string client_key;
 };
 
@@ -137,8 +137,8 @@ struct Operation {
 
 struct Api {
   std::string name;
-  std::string path;  // normalised: "" for everything, else "/x" without trailing slash
-  std::string host;  // empty: any host
+  std::string path;        // normalised: "" for everything, else "/x" without trailing slash
+  std::string host;        // empty: any host
   std::string backend_id;  // always set after parsing (an inline backend_url gets a synthetic id)
   bool strip_path = false;
   std::vector<Operation> operations;

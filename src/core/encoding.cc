@@ -10,8 +10,10 @@ constexpr char kB64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 
 constexpr std::array<int8_t, 256> make_table(const char* alphabet) {
   std::array<int8_t, 256> t{};
-  for (auto& v : t) v = -1;
-  for (int i = 0; i < 64; ++i) t[static_cast<uint8_t>(alphabet[i])] = static_cast<int8_t>(i);
+  for (auto& v : t)
+    v = -1;
+  for (int i = 0; i < 64; ++i)
+    t[static_cast<uint8_t>(alphabet[i])] = static_cast<int8_t>(i);
   return t;
 }
 constexpr auto kB64Table = make_table(kB64);
@@ -68,20 +70,25 @@ Result<Bytes> decode_unpadded(std::string_view in, const std::array<int8_t, 256>
     }
   }
   if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) {
-    return unexpected(ErrorKind::InvalidArgument, std::string(what) + ": non-canonical trailing bits");
+    return unexpected(ErrorKind::InvalidArgument,
+                      std::string(what) + ": non-canonical trailing bits");
   }
   return out;
 }
 
 }  // namespace
 
-std::string base64url_encode(std::span<const uint8_t> data) { return encode(data, kB64Url, false); }
+std::string base64url_encode(std::span<const uint8_t> data) {
+  return encode(data, kB64Url, false);
+}
 
 Result<Bytes> base64url_decode(std::string_view text) {
   return decode_unpadded(text, kB64UrlTable, "base64url");
 }
 
-std::string base64_encode(std::span<const uint8_t> data) { return encode(data, kB64, true); }
+std::string base64_encode(std::span<const uint8_t> data) {
+  return encode(data, kB64, true);
+}
 
 Result<Bytes> base64_decode(std::string_view text, bool allow_missing_padding) {
   size_t pad = 0;
@@ -116,8 +123,12 @@ int hex_value(char c) {
 }
 }  // namespace
 
-std::string hex_encode(std::span<const uint8_t> data) { return hex(data, "0123456789abcdef"); }
-std::string hex_encode_upper(std::span<const uint8_t> data) { return hex(data, "0123456789ABCDEF"); }
+std::string hex_encode(std::span<const uint8_t> data) {
+  return hex(data, "0123456789abcdef");
+}
+std::string hex_encode_upper(std::span<const uint8_t> data) {
+  return hex(data, "0123456789ABCDEF");
+}
 
 Result<Bytes> hex_decode(std::string_view text) {
   if (text.size() % 2 != 0) return unexpected(ErrorKind::InvalidArgument, "hex: odd length");

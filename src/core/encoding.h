@@ -24,7 +24,9 @@ inline std::string_view as_string_view(std::span<const uint8_t> b) {
 
 /// base64url without padding (RFC 7515 §2).
 std::string base64url_encode(std::span<const uint8_t> data);
-inline std::string base64url_encode(std::string_view s) { return base64url_encode(as_bytes(s)); }
+inline std::string base64url_encode(std::string_view s) {
+  return base64url_encode(as_bytes(s));
+}
 
 /// Strict base64url decode: no padding, only the URL-safe alphabet, and the unused trailing bits
 /// must be zero (so each value has exactly one encoding). Fails with InvalidArgument.

@@ -36,20 +36,28 @@ std::array<uint8_t, N> one_shot(const EVP_MD* m, std::span<const uint8_t> data) 
 const EVP_MD* md(DigestAlg alg) noexcept {
   const auto& d = digests();
   switch (alg) {
-    case DigestAlg::Sha1: return d.sha1.get();
-    case DigestAlg::Sha256: return d.sha256.get();
-    case DigestAlg::Sha384: return d.sha384.get();
-    case DigestAlg::Sha512: return d.sha512.get();
+    case DigestAlg::Sha1:
+      return d.sha1.get();
+    case DigestAlg::Sha256:
+      return d.sha256.get();
+    case DigestAlg::Sha384:
+      return d.sha384.get();
+    case DigestAlg::Sha512:
+      return d.sha512.get();
   }
   return d.sha256.get();
 }
 
 size_t digest_size(DigestAlg alg) noexcept {
   switch (alg) {
-    case DigestAlg::Sha1: return 20;
-    case DigestAlg::Sha256: return 32;
-    case DigestAlg::Sha384: return 48;
-    case DigestAlg::Sha512: return 64;
+    case DigestAlg::Sha1:
+      return 20;
+    case DigestAlg::Sha256:
+      return 32;
+    case DigestAlg::Sha384:
+      return 48;
+    case DigestAlg::Sha512:
+      return 64;
   }
   return 0;
 }

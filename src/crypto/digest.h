@@ -1,11 +1,11 @@
 #pragma once
 
+#include <openssl/evp.h>
+
 #include <array>
 #include <cstdint>
 #include <span>
 #include <string_view>
-
-#include <openssl/evp.h>
 
 namespace gh::crypto {
 

@@ -24,6 +24,8 @@ core::Error openssl_error(std::string_view what) {
   return core::Error{core::ErrorKind::Crypto, std::move(msg)};
 }
 
-void clear_openssl_errors() noexcept { ERR_clear_error(); }
+void clear_openssl_errors() noexcept {
+  ERR_clear_error();
+}
 
 }  // namespace gh::crypto

@@ -42,7 +42,9 @@ using BignumPtr = std::unique_ptr<BIGNUM, OsslFree<&BN_free>>;
 using SslCtxPtr = std::unique_ptr<SSL_CTX, OsslFree<&SSL_CTX_free>>;
 using SslPtr = std::unique_ptr<SSL, OsslFree<&SSL_free>>;
 
-inline void free_x509_stack(STACK_OF(X509) * s) noexcept { sk_X509_pop_free(s, X509_free); }
+inline void free_x509_stack(STACK_OF(X509) * s) noexcept {
+  sk_X509_pop_free(s, X509_free);
+}
 using X509StackPtr = std::unique_ptr<STACK_OF(X509), OsslFree<&free_x509_stack>>;
 
 /// A new reference to `cert` (X509_up_ref), owned by the returned pointer.

@@ -5,7 +5,9 @@
 namespace gh::core {
 namespace {
 
-std::string str(const Bytes& b) { return {b.begin(), b.end()}; }
+std::string str(const Bytes& b) {
+  return {b.begin(), b.end()};
+}
 
 TEST(Base64Url, RoundTripsAllLengths) {
   std::string s;
