@@ -1,0 +1,129 @@
+#include "config/proxy_config_loader.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+#include <vector>
+
+namespace gh::config {
+namespace {
+
+// Configuration files are small; a cap keeps a mistaken path (a log, a device) from eating memory.
+constexpr std::uintmax_t kMaxConfigBytes = 4 * 1024 * 1024;
+
+struct FileCheck {
+  std::string key;  // e.g. listeners[0].tls.certificates[1].key
+  const std::string* path;
+  int line;
+};
+
+std::string describe_errno(int err) {
+  return std::generic_category().message(err);
+}
+
+// Opens and closes the file: proves it exists, is a regular file and is readable by this user.
+std::optional<std::string> unreadable(const std::string& path) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (ec) return describe_errno(ec.value());
+  if (!std::filesystem::is_regular_file(status)) return std::string("not a regular file");
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return describe_errno(errno);
+  ::close(fd);
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<ProxyConfig> load_proxy_config(const std::string& path, const Environment& env) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) {
+    return unexpected(ErrorKind::Io, fmt::format("{}: cannot read the configuration file: {}", path,
+                                                 describe_errno(ec.value())));
+  }
+  if (size > kMaxConfigBytes) {
+    return unexpected(
+        ErrorKind::InvalidArgument,
+        fmt::format("{}: the configuration file is larger than {} bytes", path, kMaxConfigBytes));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return unexpected(ErrorKind::Io, fmt::format("{}: cannot open the configuration file: {}", path,
+                                                 describe_errno(errno)));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    return unexpected(ErrorKind::Io, fmt::format("{}: cannot read the configuration file", path));
+  }
+  const std::filesystem::path absolute = std::filesystem::absolute(path, ec);
+  const std::string base_dir =
+      ec ? std::filesystem::path(path).parent_path().string() : absolute.parent_path().string();
+  return parse_proxy_config(text.str(), path, base_dir, env);
+}
+
+Status check_referenced_files(const ProxyConfig& config) {
+  std::vector<FileCheck> checks;
+  for (size_t i = 0; i < config.listeners.size(); ++i) {
+    const Listener& l = config.listeners[i];
+    if (!l.tls) continue;
+    for (size_t c = 0; c < l.tls->certificates.size(); ++c) {
+      const auto prefix = fmt::format("listeners[{}].tls.certificates[{}]", i, c);
+      checks.push_back({prefix + ".cert", &l.tls->certificates[c].cert, l.where.line});
+      checks.push_back({prefix + ".key", &l.tls->certificates[c].key, l.where.line});
+    }
+    if (!l.tls->client_ca.empty()) {
+      checks.push_back(
+          {fmt::format("listeners[{}].tls.client_ca", i), &l.tls->client_ca, l.where.line});
+    }
+  }
+  for (size_t i = 0; i < config.backends.size(); ++i) {
+    const Backend& b = config.backends[i];
+    const auto add = [&](std::string_view key, const std::string& path) {
+      if (!path.empty()) {
+        checks.push_back({fmt::format("backends[{}].tls.{}", i, key), &path, b.where.line});
+      }
+    };
+    add("ca", b.tls.ca);
+    add("client_cert", b.tls.client_cert);
+    add("client_key", b.tls.client_key);
+  }
+
+  std::vector<std::string> problems;
+  // Paths are left out of messages: they may have been substituted from the environment.
+  for (const FileCheck& check : checks) {
+    if (auto why = unreadable(*check.path)) {
+      problems.push_back(fmt::format("{}:{}: {}: cannot read the file ({})", config.source_file,
+                                     check.line, check.key, *why));
+    }
+  }
+  const std::string& log = config.access_log;
+  if (log != "stdout" && log != "stderr" && log != "off") {
+    std::filesystem::path dir = std::filesystem::path(log).parent_path();
+    if (dir.empty()) dir = ".";
+    std::error_code ec;
+    const bool is_dir = std::filesystem::is_directory(dir, ec);
+    if (!is_dir || ::access(dir.c_str(), W_OK | X_OK) != 0) {
+      problems.push_back(
+          fmt::format("{}: access_log: the log file's directory is missing or not "
+                      "writable",
+                      config.source_file));
+    }
+  }
+  if (problems.empty()) return {};
+  std::string message;
+  for (const auto& p : problems) {
+    if (!message.empty()) message.push_back('\n');
+    message += p;
+  }
+  return unexpected(ErrorKind::NotFound, std::move(message));
+}
+
+}  // namespace gh::config

@@ -1,0 +1,821 @@
+// Turns the YAML tree of a proxy configuration file into a ProxyConfig, collecting every
+// independent mistake with its line. Runs after env substitution (env_substitution.h) and the
+// yaml-cpp adapter (yaml_document.h); proxy_config_loader.h is the public entry point.
+
+#include <fmt/format.h>
+
+#include <array>
+#include <filesystem>
+#include <map>
+#include <new>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/env_substitution.h"
+#include "config/proxy_config_loader.h"
+#include "config/value_parsers.h"
+#include "config/yaml_document.h"
+#include "core/strings.h"
+
+namespace gh::config {
+namespace {
+
+using Keys = std::span<const std::string_view>;
+
+constexpr std::array<std::string_view, 9> kTopKeys{"workers", "listeners",  "admin",
+                                                   "limits",  "timeouts",   "backends",
+                                                   "apis",    "access_log", "trusted_proxies"};
+constexpr std::array<std::string_view, 3> kListenerKeys{"name", "address", "tls"};
+constexpr std::array<std::string_view, 4> kListenerTlsKeys{"certificates", "client_certificate",
+                                                           "client_ca", "min_version"};
+constexpr std::array<std::string_view, 2> kCertificateKeys{"cert", "key"};
+constexpr std::array<std::string_view, 1> kAdminKeys{"address"};
+constexpr std::array<std::string_view, 4> kLimitsKeys{"max_header_bytes", "max_header_count",
+                                                      "max_uri_length", "max_body_bytes"};
+constexpr std::array<std::string_view, 5> kTimeoutsKeys{"header_read", "idle", "backend_connect",
+                                                        "backend_response", "drain"};
+constexpr std::array<std::string_view, 4> kBackendKeys{"id", "url", "tls", "max_idle_connections"};
+constexpr std::array<std::string_view, 6> kBackendTlsKeys{
+    "ca", "verify", "server_name", "pinned_sha256", "client_cert", "client_key"};
+constexpr std::array<std::string_view, 7> kApiKeys{
+    "name", "path", "host", "backend", "backend_url", "strip_path", "operations"};
+constexpr std::array<std::string_view, 3> kOperationKeys{"name", "method", "url_template"};
+
+constexpr uint64_t kMaxWorkers = 1024;
+constexpr uint64_t kMaxIdleConnections = 100'000;
+
+std::string_view type_name(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+      return "nothing";
+    case YAML::NodeType::Scalar:
+      return "a single value";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  return "an undefined value";
+}
+
+std::string join(std::string_view path, std::string_view key) {
+  if (path.empty()) return std::string(key);
+  return fmt::format("{}.{}", path, key);
+}
+
+std::string indexed(std::string_view path, size_t index) {
+  return fmt::format("{}[{}]", path, index);
+}
+
+// A map whose keys have been checked against the schema; lookups by key.
+struct Fields {
+  std::string path;  // "" at the top level
+  int line = 0;
+  bool ok = false;
+  std::vector<std::pair<std::string, YAML::Node>> entries;
+
+  // The value of `key`; nullopt when absent or explicitly null (`key:` or `key: ~`).
+  std::optional<YAML::Node> get(std::string_view key) const {
+    for (const auto& [k, v] : entries) {
+      if (k == key) return v.IsNull() ? std::nullopt : std::optional<YAML::Node>(v);
+    }
+    return std::nullopt;
+  }
+};
+
+// Where a backend reference of an api points, resolved once all backends are known.
+struct BackendReference {
+  size_t api_index;
+  std::string path;
+  YAML::Node node;
+};
+
+class Parser {
+ public:
+  Parser(Diagnostics& diagnostics, std::string file_name, std::string base_dir)
+      : d_(diagnostics), file_(std::move(file_name)), base_dir_(std::move(base_dir)) {}
+
+  ProxyConfig parse(const YAML::Node& root) {
+    ProxyConfig config;
+    if (!root.IsMap()) {
+      d_.error(root,
+               fmt::format("expected a map with at least 'listeners' and 'apis', found {}{}",
+                           type_name(root), root.IsNull() ? " (is the file empty?)" : ""),
+               1);
+      return config;
+    }
+    const Fields top = open_map(root, "", kTopKeys, 1);
+    if (auto n = top.get("workers")) {
+      config.workers = static_cast<uint32_t>(integer(*n, "workers", 0, kMaxWorkers).value_or(0));
+    }
+    parse_listeners(top, config);
+    if (auto n = top.get("admin")) config.admin = parse_admin(*n);
+    if (auto n = top.get("limits")) parse_limits(*n, config.limits);
+    if (auto n = top.get("timeouts")) parse_timeouts(*n, config.timeouts);
+    if (auto n = list(top, "backends", false)) {
+      for (size_t i = 0; i < n->size(); ++i) {
+        if (auto b = parse_backend((*n)[i], indexed("backends", i))) {
+          config.backends.push_back(std::move(*b));
+        }
+      }
+    }
+    parse_apis(top, config);
+    if (auto n = top.get("access_log")) {
+      if (auto s = text(*n, "access_log")) {
+        if (*s == "stdout" || *s == "stderr" || *s == "off") {
+          config.access_log = *s;
+        } else if (auto p = file_path(*n, "access_log")) {
+          config.access_log = *p;
+        }
+      }
+    }
+    if (auto n = list(top, "trusted_proxies", false)) {
+      for (size_t i = 0; i < n->size(); ++i) {
+        const YAML::Node item = (*n)[i];
+        auto s = text(item, indexed("trusted_proxies", i));
+        if (s && s->empty()) d_.error(item, fmt::format("trusted_proxies[{}]: empty entry", i));
+        if (s && !s->empty()) config.trusted_proxies.push_back(*s);
+      }
+    }
+    check_unique_names(config);
+    check_unique_addresses(config);
+    resolve_backend_references(config);
+    check_unique_routes(config);
+    // Inline backend_url backends go after the declared ones, so that declared ids keep order.
+    for (auto& b : synthetic_)
+      config.backends.push_back(std::move(b));
+    return config;
+  }
+
+ private:
+  // ----- structure -----
+
+  Fields open_map(const YAML::Node& node, std::string path, Keys known, int fallback_line) {
+    Fields fields;
+    fields.path = std::move(path);
+    fields.line = d_.line_of(node, fallback_line);
+    if (!node.IsMap()) {
+      d_.error(node,
+               fmt::format("{}: expected a map, found {}", display(fields.path), type_name(node)),
+               fallback_line);
+      return fields;
+    }
+    fields.ok = true;
+    const std::string where =
+        fields.path.empty() ? std::string("at the top level") : "in " + fields.path;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const YAML::Node key = it->first;
+      if (!key.IsScalar()) {
+        d_.error(key, fmt::format("keys must be plain names, found {} {}", type_name(key), where),
+                 fields.line);
+        continue;
+      }
+      const std::string& name = key.Scalar();
+      bool known_key = false;
+      for (const std::string_view k : known)
+        known_key = known_key || k == name;
+      if (!known_key) {
+        std::string message = fmt::format("unknown key{} {}", quoted_key(key), where);
+        if (auto s = suggest(name, known)) message += fmt::format(" (did you mean '{}'?)", *s);
+        d_.error(key, message, fields.line);
+        continue;
+      }
+      bool duplicate = false;
+      for (const auto& [k, v] : fields.entries)
+        duplicate = duplicate || k == name;
+      if (duplicate) {
+        d_.error(key, fmt::format("duplicate key '{}' {}", name, where), fields.line);
+        continue;
+      }
+      fields.entries.emplace_back(name, it->second);
+    }
+    return fields;
+  }
+
+  // Keys are shown unless they came from the environment (a key is never a secret in this schema,
+  // but the rule is simpler without exceptions).
+  std::string quoted_key(const YAML::Node& key) const {
+    const std::string shown = d_.shown(key);
+    return shown.empty() ? std::string() : shown;
+  }
+
+  static std::string display(std::string_view path) {
+    return path.empty() ? std::string("the file") : std::string(path);
+  }
+
+  std::optional<YAML::Node> required(const Fields& fields, std::string_view key) {
+    if (!fields.ok) return std::nullopt;
+    auto node = fields.get(key);
+    if (!node) {
+      d_.error_at_line(fields.line,
+                       fields.path.empty()
+                           ? fmt::format("missing required key '{}'", key)
+                           : fmt::format("{}: missing required key '{}'", fields.path, key));
+    }
+    return node;
+  }
+
+  std::optional<YAML::Node> list(const Fields& fields, std::string_view key, bool is_required) {
+    auto node = is_required ? required(fields, key) : fields.get(key);
+    if (!node) return std::nullopt;
+    if (!node->IsSequence()) {
+      d_.error(
+          *node,
+          fmt::format("{}: expected a list, found {}", join(fields.path, key), type_name(*node)),
+          fields.line);
+      return std::nullopt;
+    }
+    return node;
+  }
+
+  // ----- scalars -----
+
+  void invalid(const YAML::Node& node, std::string_view path, std::string_view message) {
+    d_.error(node, fmt::format("{}{}: {}", path, d_.shown(node), message));
+  }
+
+  std::optional<std::string> text(const YAML::Node& node, std::string_view path) {
+    if (!node.IsScalar()) {
+      d_.error(node, fmt::format("{}: expected a single value, found {}", path, type_name(node)));
+      return std::nullopt;
+    }
+    return node.Scalar();
+  }
+
+  std::optional<bool> boolean(const YAML::Node& node, std::string_view path) {
+    auto s = text(node, path);
+    if (!s) return std::nullopt;
+    if (*s == "true" || *s == "True" || *s == "TRUE") return true;
+    if (*s == "false" || *s == "False" || *s == "FALSE") return false;
+    invalid(node, path, "expected true or false");
+    return std::nullopt;
+  }
+
+  std::optional<uint64_t> integer(const YAML::Node& node, std::string_view path, uint64_t min,
+                                  uint64_t max) {
+    auto s = text(node, path);
+    if (!s) return std::nullopt;
+    const auto value = core::parse_uint(*s);
+    if (!value || *value < min || *value > max) {
+      invalid(node, path, fmt::format("expected an integer from {} to {}", min, max));
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  std::optional<uint64_t> size(const YAML::Node& node, std::string_view path, uint64_t min,
+                               uint64_t max) {
+    auto s = text(node, path);
+    if (!s) return std::nullopt;
+    auto value = parse_size(*s);
+    if (!value) {
+      invalid(node, path, value.error().message);
+      return std::nullopt;
+    }
+    if (*value < min || *value > max) {
+      invalid(node, path, fmt::format("must be from {} to {} bytes", min, max));
+      return std::nullopt;
+    }
+    return *value;
+  }
+
+  std::optional<std::chrono::milliseconds> duration(const YAML::Node& node, std::string_view path,
+                                                    bool allow_zero) {
+    auto s = text(node, path);
+    if (!s) return std::nullopt;
+    auto value = parse_duration(*s);
+    if (!value) {
+      invalid(node, path, value.error().message);
+      return std::nullopt;
+    }
+    if (!allow_zero && value->count() == 0) {
+      invalid(node, path, "must be greater than zero");
+      return std::nullopt;
+    }
+    return *value;
+  }
+
+  std::optional<std::string> name(const YAML::Node& node, std::string_view path) {
+    auto s = text(node, path);
+    if (!s) return std::nullopt;
+    if (auto ok = check_name(*s); !ok) {
+      invalid(node, path, ok.error().message);
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  // A file name, resolved against the configuration file's directory.
+  std::optional<std::string> file_path(const YAML::Node& node, std::string_view path) {
+    auto s = text(node, path);
+    if (!s) return std::nullopt;
+    if (s->empty()) {
+      invalid(node, path, "file name must not be empty");
+      return std::nullopt;
+    }
+    if (s->find('\0') != std::string::npos) {
+      invalid(node, path, "file name must not contain NUL");
+      return std::nullopt;
+    }
+    const std::filesystem::path p(*s);
+    if (p.is_absolute() || base_dir_.empty()) return s;
+    return (std::filesystem::path(base_dir_) / p).lexically_normal().string();
+  }
+
+  std::optional<HostPort> address(const YAML::Node& node, std::string_view path) {
+    auto s = text(node, path);
+    if (!s) return std::nullopt;
+    auto parsed = parse_address(*s);
+    if (!parsed) {
+      invalid(node, path, parsed.error().message);
+      return std::nullopt;
+    }
+    return std::move(*parsed);
+  }
+
+  // ----- sections -----
+
+  void parse_listeners(const Fields& top, ProxyConfig& config) {
+    auto n = list(top, "listeners", true);
+    if (!n) return;
+    if (n->size() == 0) d_.error(*n, "listeners: at least one listener is required");
+    for (size_t i = 0; i < n->size(); ++i) {
+      const YAML::Node item = (*n)[i];
+      const std::string path = indexed("listeners", i);
+      const Fields f = open_map(item, path, kListenerKeys, d_.line_of(*n));
+      if (!f.ok) continue;
+      Listener listener;
+      listener.where = {file_, f.line};
+      listener.name = fmt::format("listener-{}", i);
+      if (auto v = f.get("name")) listener.name = name(*v, join(path, "name")).value_or("");
+      if (auto v = required(f, "address")) {
+        if (auto a = address(*v, join(path, "address"))) {
+          listener.host = std::move(a->host);
+          listener.port = a->port;
+        }
+      }
+      if (auto v = f.get("tls")) listener.tls = parse_listener_tls(*v, join(path, "tls"), f.line);
+      config.listeners.push_back(std::move(listener));
+    }
+  }
+
+  std::optional<ListenerTls> parse_listener_tls(const YAML::Node& node, const std::string& path,
+                                                int line) {
+    const Fields f = open_map(node, path, kListenerTlsKeys, line);
+    if (!f.ok) return std::nullopt;
+    ListenerTls tls;
+    if (auto certs = list(f, "certificates", true)) {
+      if (certs->size() == 0) {
+        d_.error(*certs, fmt::format("{}.certificates: at least one certificate is required", path),
+                 f.line);
+      }
+      for (size_t i = 0; i < certs->size(); ++i) {
+        const std::string item_path = indexed(join(path, "certificates"), i);
+        const Fields c = open_map((*certs)[i], item_path, kCertificateKeys, f.line);
+        CertificateFiles files;
+        if (auto v = required(c, "cert"))
+          files.cert = file_path(*v, join(item_path, "cert")).value_or("");
+        if (auto v = required(c, "key"))
+          files.key = file_path(*v, join(item_path, "key")).value_or("");
+        tls.certificates.push_back(std::move(files));
+      }
+    }
+    if (auto v = f.get("client_certificate")) {
+      const std::string key = join(path, "client_certificate");
+      if (auto s = text(*v, key)) {
+        if (*s == "none") {
+          tls.client_certificate = ClientCertMode::None;
+        } else if (*s == "optional") {
+          tls.client_certificate = ClientCertMode::Optional;
+        } else if (*s == "require") {
+          tls.client_certificate = ClientCertMode::Require;
+        } else {
+          invalid(*v, key, "expected none, optional or require");
+        }
+      }
+    }
+    const auto ca = f.get("client_ca");
+    if (ca) tls.client_ca = file_path(*ca, join(path, "client_ca")).value_or("");
+    if (tls.client_certificate != ClientCertMode::None && !ca) {
+      d_.error_at_line(f.line, fmt::format("{}: client_ca is required when client_certificate is "
+                                           "optional or require",
+                                           path));
+    }
+    if (tls.client_certificate == ClientCertMode::None && ca) {
+      d_.error(*ca, fmt::format("{}.client_ca: has no effect unless client_certificate is "
+                                "optional or require",
+                                path));
+    }
+    if (auto v = f.get("min_version")) {
+      const std::string key = join(path, "min_version");
+      if (auto s = text(*v, key)) {
+        if (*s == "1.2") {
+          tls.min_version = TlsVersion::V1_2;
+        } else if (*s == "1.3") {
+          tls.min_version = TlsVersion::V1_3;
+        } else {
+          invalid(*v, key, "expected \"1.2\" or \"1.3\"");
+        }
+      }
+    }
+    return tls;
+  }
+
+  std::optional<Listener> parse_admin(const YAML::Node& node) {
+    const Fields f = open_map(node, "admin", kAdminKeys, 1);
+    if (!f.ok) return std::nullopt;
+    Listener admin;
+    admin.name = "admin";
+    admin.where = {file_, f.line};
+    auto v = required(f, "address");
+    if (!v) return std::nullopt;
+    auto a = address(*v, "admin.address");
+    if (!a) return std::nullopt;
+    admin.host = std::move(a->host);
+    admin.port = a->port;
+    return admin;
+  }
+
+  void parse_limits(const YAML::Node& node, Limits& limits) {
+    const Fields f = open_map(node, "limits", kLimitsKeys, 1);
+    constexpr uint64_t kU32 = UINT32_MAX;
+    if (auto v = f.get("max_header_bytes")) {
+      if (auto s = size(*v, "limits.max_header_bytes", 1, kU32)) {
+        limits.max_header_bytes = static_cast<uint32_t>(*s);
+      }
+    }
+    if (auto v = f.get("max_header_count")) {
+      if (auto s = integer(*v, "limits.max_header_count", 1, kU32)) {
+        limits.max_header_count = static_cast<uint32_t>(*s);
+      }
+    }
+    if (auto v = f.get("max_uri_length")) {
+      if (auto s = size(*v, "limits.max_uri_length", 1, kU32)) {
+        limits.max_uri_length = static_cast<uint32_t>(*s);
+      }
+    }
+    if (auto v = f.get("max_body_bytes")) {
+      if (auto s = size(*v, "limits.max_body_bytes", 0, UINT64_MAX)) limits.max_body_bytes = *s;
+    }
+  }
+
+  void parse_timeouts(const YAML::Node& node, Timeouts& t) {
+    const Fields f = open_map(node, "timeouts", kTimeoutsKeys, 1);
+    const auto set = [&](std::string_view key, std::chrono::milliseconds& out, bool allow_zero) {
+      if (auto v = f.get(key)) {
+        if (auto d = duration(*v, join("timeouts", key), allow_zero)) out = *d;
+      }
+    };
+    set("header_read", t.header_read, false);
+    set("idle", t.idle, false);
+    set("backend_connect", t.backend_connect, false);
+    set("backend_response", t.backend_response, false);
+    set("drain", t.drain, true);
+  }
+
+  std::optional<Backend> parse_backend(const YAML::Node& node, const std::string& path) {
+    const Fields f = open_map(node, path, kBackendKeys, 1);
+    if (!f.ok) return std::nullopt;
+    Backend backend;
+    backend.where = {file_, f.line};
+    if (auto v = required(f, "id")) {
+      backend.id = name(*v, join(path, "id")).value_or("");
+      id_nodes_.push_back(*v);
+    } else {
+      id_nodes_.push_back(node);
+    }
+    bool https = false;
+    if (auto v = required(f, "url")) {
+      if (auto url = backend_url(*v, join(path, "url"))) {
+        https = url->scheme == "https";
+        backend.scheme = std::move(url->scheme);
+        backend.host = std::move(url->host);
+        backend.port = url->port;
+        backend.base_path = std::move(url->base_path);
+      }
+    }
+    if (auto v = f.get("tls")) {
+      if (!https && !backend.scheme.empty()) {
+        d_.error(*v, fmt::format("{}.tls: TLS settings need an https url", path));
+      }
+      parse_backend_tls(*v, join(path, "tls"), f.line, backend.tls);
+    }
+    if (auto v = f.get("max_idle_connections")) {
+      backend.max_idle_connections = static_cast<uint32_t>(
+          integer(*v, join(path, "max_idle_connections"), 0, kMaxIdleConnections).value_or(64));
+    }
+    return backend;
+  }
+
+  std::optional<ParsedUrl> backend_url(const YAML::Node& node, std::string_view path) {
+    auto s = text(node, path);
+    if (!s) return std::nullopt;
+    auto url = parse_backend_url(*s);
+    if (!url) {
+      invalid(node, path, url.error().message);
+      return std::nullopt;
+    }
+    return std::move(*url);
+  }
+
+  void parse_backend_tls(const YAML::Node& node, const std::string& path, int line,
+                         BackendTls& tls) {
+    const Fields f = open_map(node, path, kBackendTlsKeys, line);
+    if (!f.ok) return;
+    if (auto v = f.get("ca")) tls.ca = file_path(*v, join(path, "ca")).value_or("");
+    if (auto v = f.get("verify")) tls.verify = boolean(*v, join(path, "verify")).value_or(true);
+    if (auto v = f.get("server_name")) {
+      const std::string key = join(path, "server_name");
+      if (auto s = text(*v, key)) {
+        auto host = normalize_host_name(*s);
+        if (host) {
+          tls.server_name = std::move(*host);
+        } else {
+          invalid(*v, key, host.error().message);
+        }
+      }
+    }
+    if (auto v = f.get("pinned_sha256")) {
+      const std::string key = join(path, "pinned_sha256");
+      if (auto s = text(*v, key)) {
+        auto pin = normalize_sha256_pin(*s);
+        if (pin) {
+          tls.pinned_sha256 = std::move(*pin);
+        } else {
+          // A pin is not secret, but the rule stays simple: never echo it.
+          d_.error(*v, fmt::format("{}: {}", key, pin.error().message));
+        }
+      }
+    }
+    const auto cert = f.get("client_cert");
+    const auto key = f.get("client_key");
+    if (cert) tls.client_cert = file_path(*cert, join(path, "client_cert")).value_or("");
+    if (key) tls.client_key = file_path(*key, join(path, "client_key")).value_or("");
+    if (cert.has_value() != key.has_value()) {
+      d_.error(cert ? *cert : *key,
+               fmt::format("{}: client_cert and client_key must be given together", path));
+    }
+  }
+
+  void parse_apis(const Fields& top, ProxyConfig& config) {
+    auto n = list(top, "apis", true);
+    if (!n) return;
+    if (n->size() == 0) d_.error(*n, "apis: at least one api is required");
+    for (size_t i = 0; i < n->size(); ++i) {
+      const YAML::Node item = (*n)[i];
+      const std::string path = indexed("apis", i);
+      const Fields f = open_map(item, path, kApiKeys, d_.line_of(*n));
+      if (!f.ok) continue;
+      Api api;
+      api.where = {file_, f.line};
+      if (auto v = required(f, "name")) api.name = name(*v, join(path, "name")).value_or("");
+      if (auto v = f.get("path")) {
+        const std::string key = join(path, "path");
+        if (auto s = text(*v, key)) {
+          auto normalized = normalize_api_path(*s);
+          if (normalized) {
+            api.path = std::move(*normalized);
+          } else {
+            invalid(*v, key, normalized.error().message);
+          }
+        }
+      }
+      if (auto v = f.get("host")) {
+        const std::string key = join(path, "host");
+        if (auto s = text(*v, key)) {
+          auto host = normalize_host_name(*s);
+          if (host) {
+            api.host = std::move(*host);
+          } else {
+            invalid(*v, key, host.error().message);
+          }
+        }
+      }
+      const auto backend = f.get("backend");
+      const auto inline_url = f.get("backend_url");
+      if (backend && inline_url) {
+        d_.error(*inline_url,
+                 fmt::format("{}: give either 'backend' or 'backend_url', not both", path));
+      } else if (!backend && !inline_url) {
+        d_.error_at_line(f.line, fmt::format("{}: missing 'backend' (an id from backends) or "
+                                             "'backend_url'",
+                                             path));
+      } else if (backend) {
+        if (auto id = text(*backend, join(path, "backend"))) {
+          api.backend_id = *id;
+          references_.push_back({config.apis.size(), join(path, "backend"), *backend});
+        }
+      } else if (auto url = backend_url(*inline_url, join(path, "backend_url"))) {
+        if (!api.name.empty()) {
+          Backend b;
+          b.id = "api:" + api.name;
+          b.scheme = std::move(url->scheme);
+          b.host = std::move(url->host);
+          b.port = url->port;
+          b.base_path = std::move(url->base_path);
+          b.where = api.where;
+          api.backend_id = b.id;
+          synthetic_.push_back(std::move(b));
+        }
+      }
+      if (auto v = f.get("strip_path")) {
+        api.strip_path = boolean(*v, join(path, "strip_path")).value_or(false);
+      }
+      if (auto ops = list(f, "operations", false)) parse_operations(*ops, path, f.line, api);
+      config.apis.push_back(std::move(api));
+    }
+  }
+
+  void parse_operations(const YAML::Node& ops, const std::string& api_path, int line, Api& api) {
+    const std::string path = join(api_path, "operations");
+    if (ops.size() == 0) {
+      d_.error(ops,
+               fmt::format("{}: must not be empty (leave it out to allow every operation)", path),
+               line);
+    }
+    for (size_t i = 0; i < ops.size(); ++i) {
+      const std::string op_path = indexed(path, i);
+      const Fields f = open_map(ops[i], op_path, kOperationKeys, line);
+      if (!f.ok) continue;
+      Operation op;
+      op.where = {file_, f.line};
+      if (auto v = required(f, "name")) op.name = name(*v, join(op_path, "name")).value_or("");
+      if (auto v = required(f, "method")) {
+        const std::string key = join(op_path, "method");
+        if (auto s = text(*v, key)) {
+          auto method = normalize_method(*s);
+          if (method) {
+            op.method = std::move(*method);
+          } else {
+            invalid(*v, key, method.error().message);
+          }
+        }
+      }
+      if (auto v = required(f, "url_template")) {
+        const std::string key = join(op_path, "url_template");
+        if (auto s = text(*v, key)) {
+          if (auto ok = check_url_template(*s)) {
+            op.url_template = *s;
+          } else {
+            invalid(*v, key, ok.error().message);
+          }
+        }
+      }
+      for (size_t j = 0; j < api.operations.size(); ++j) {
+        const Operation& other = api.operations[j];
+        if (!op.name.empty() && other.name == op.name) {
+          d_.error_at_line(f.line, fmt::format("{}: duplicate operation name '{}' (also {}[{}])",
+                                               op_path, op.name, path, j));
+        } else if (!op.method.empty() && !op.url_template.empty() && other.method == op.method &&
+                   other.url_template == op.url_template) {
+          d_.error_at_line(
+              f.line, fmt::format("{}: same method and url_template as {}[{}]", op_path, path, j));
+        }
+      }
+      api.operations.push_back(std::move(op));
+    }
+  }
+
+  // ----- cross checks -----
+
+  void check_unique_names(const ProxyConfig& config) {
+    for (size_t i = 0; i < config.listeners.size(); ++i) {
+      const std::string& n = config.listeners[i].name;
+      if (n.empty()) continue;
+      if (config.admin && n == config.admin->name) {
+        d_.error_at_line(config.listeners[i].where.line,
+                         fmt::format("listeners[{}].name: 'admin' is reserved for the admin "
+                                     "listener",
+                                     i));
+      }
+      for (size_t j = 0; j < i; ++j) {
+        if (config.listeners[j].name == n) {
+          d_.error_at_line(
+              config.listeners[i].where.line,
+              fmt::format("listeners[{}].name: duplicate name '{}' (also listeners[{}] "
+                          "on line {})",
+                          i, n, j, config.listeners[j].where.line));
+        }
+      }
+    }
+    for (size_t i = 0; i < config.backends.size(); ++i) {
+      const std::string& id = config.backends[i].id;
+      if (id.empty()) continue;
+      for (size_t j = 0; j < i; ++j) {
+        if (config.backends[j].id == id) {
+          d_.error(id_nodes_[i],
+                   fmt::format("backends[{}].id: duplicate id '{}' (also backends[{}] "
+                               "on line {})",
+                               i, id, j, config.backends[j].where.line));
+        }
+      }
+    }
+    for (size_t i = 0; i < config.apis.size(); ++i) {
+      const std::string& n = config.apis[i].name;
+      if (n.empty()) continue;
+      for (size_t j = 0; j < i; ++j) {
+        if (config.apis[j].name == n) {
+          d_.error_at_line(config.apis[i].where.line,
+                           fmt::format("apis[{}].name: duplicate name '{}' (also apis[{}] on line "
+                                       "{})",
+                                       i, n, j, config.apis[j].where.line));
+        }
+      }
+    }
+  }
+
+  void check_unique_addresses(const ProxyConfig& config) {
+    std::vector<const Listener*> all;
+    for (const auto& l : config.listeners)
+      all.push_back(&l);
+    if (config.admin) all.push_back(&*config.admin);
+    for (size_t i = 0; i < all.size(); ++i) {
+      if (all[i]->port == 0) continue;
+      for (size_t j = 0; j < i; ++j) {
+        if (all[j]->port == all[i]->port &&
+            core::to_lower(all[j]->host) == core::to_lower(all[i]->host)) {
+          const std::string what = all[i] == &*config.admin
+                                       ? std::string("admin.address")
+                                       : fmt::format("listeners[{}].address", i);
+          d_.error_at_line(all[i]->where.line,
+                           fmt::format("{}: the same address as listener '{}' on line {}", what,
+                                       all[j]->name, all[j]->where.line));
+        }
+      }
+    }
+  }
+
+  void resolve_backend_references(const ProxyConfig& config) {
+    std::vector<std::string_view> ids;
+    for (const auto& b : config.backends)
+      ids.push_back(b.id);
+    for (const BackendReference& ref : references_) {
+      const std::string& id = config.apis[ref.api_index].backend_id;
+      bool found = false;
+      for (const auto& known : ids)
+        found = found || known == id;
+      if (found) continue;
+      std::string message =
+          fmt::format("{}{}: no backend with this id in backends", ref.path, d_.shown(ref.node));
+      if (auto s = suggest(id, ids)) message += fmt::format(" (did you mean '{}'?)", *s);
+      d_.error(ref.node, message);
+    }
+  }
+
+  void check_unique_routes(const ProxyConfig& config) {
+    for (size_t i = 0; i < config.apis.size(); ++i) {
+      const Api& a = config.apis[i];
+      for (size_t j = 0; j < i; ++j) {
+        const Api& b = config.apis[j];
+        if (a.host == b.host && a.path == b.path) {
+          d_.error_at_line(a.where.line,
+                           fmt::format("apis[{}]: the same host and path as apis[{}] on line {}; "
+                                       "merge them or use operations",
+                                       i, j, b.where.line));
+        }
+      }
+    }
+  }
+
+ private:
+  Diagnostics& d_;
+  std::string file_;
+  std::string base_dir_;
+  std::vector<Backend> synthetic_;
+  std::vector<BackendReference> references_;
+  std::vector<YAML::Node> id_nodes_;
+};
+
+}  // namespace
+
+Result<ProxyConfig> parse_proxy_config(std::string_view text, const std::string& file_name,
+                                       const std::string& base_dir, const Environment& env) {
+  GH_TRY(SubstitutedText substituted, substitute_environment(text, file_name, env));
+  GH_TRY(YAML::Node root, parse_yaml_document(substituted, file_name));
+  Diagnostics diagnostics(file_name, substituted);
+  ProxyConfig config;
+  try {
+    config = Parser(diagnostics, file_name, base_dir).parse(root);
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {
+    // yaml-cpp node accessors throw only on misuse; keep the adapter boundary watertight anyway.
+    diagnostics.error_at_line(0, fmt::format("cannot read the YAML tree: {}", e.what()));
+  }
+  if (!diagnostics.empty()) return unexpected(ErrorKind::InvalidArgument, diagnostics.joined());
+  config.source_file = file_name;
+  return config;
+}
+
+Result<ProxyConfig> parse_proxy_config(std::string_view text, const std::string& file_name,
+                                       const Environment& env) {
+  return parse_proxy_config(text, file_name,
+                            std::filesystem::path(file_name).parent_path().string(), env);
+}
+
+}  // namespace gh::config

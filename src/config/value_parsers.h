@@ -1,0 +1,68 @@
+#pragma once
+
+// Parsers for the scalar value types of the configuration file: addresses, URLs, durations, sizes,
+// names, paths and URL templates. They return what is wrong without echoing the input (it may
+// come from the environment); the caller adds the key and line.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace gh::config {
+
+struct HostPort {
+  std::string host;  // IPv6 literals without brackets
+  uint16_t port = 0;
+};
+
+struct ParsedUrl {
+  std::string scheme;     // "http" | "https"
+  std::string host;       // IPv6 literals without brackets
+  uint16_t port = 0;      // explicit, or 80/443
+  std::string base_path;  // "" or "/x" without trailing slash
+};
+
+/// Parses `host:port` or `[v6]:port` with port 1..65535.
+Result<HostPort> parse_address(std::string_view text);
+
+/// Parses an http/https URL with a host, an optional port and an optional path (no userinfo,
+/// query or fragment).
+Result<ParsedUrl> parse_backend_url(std::string_view text);
+
+/// Parses `250ms`, `10s`, `5m`, `1h` or a plain number of seconds, at most 24 hours.
+Result<std::chrono::milliseconds> parse_duration(std::string_view text);
+
+/// Parses a byte count: a plain integer, or one with a `KiB`, `MiB` or `GiB` suffix.
+Result<uint64_t> parse_size(std::string_view text);
+
+/// Checks an identifier (listener, backend, api, operation name): 1..64 of [A-Za-z0-9._-].
+Status check_name(std::string_view text);
+
+/// Normalises an API path prefix: "" and "/" become "", else "/x" without trailing slash.
+Result<std::string> normalize_api_path(std::string_view text);
+
+/// Checks an operation's URL template: starts with '/', segments literal or exactly `{name}`.
+Status check_url_template(std::string_view text);
+
+/// Upper-cases an HTTP method token (RFC 9110 §9.1), or accepts "*" for any method.
+Result<std::string> normalize_method(std::string_view text);
+
+/// Checks a hostname or IP literal for SNI / Host matching; returns it lower-cased.
+Result<std::string> normalize_host_name(std::string_view text);
+
+/// Checks a SHA-256 pin (64 hex digits, ':' separators allowed) and returns it lower-case.
+Result<std::string> normalize_sha256_pin(std::string_view text);
+
+/// Levenshtein distance (for "did you mean" suggestions).
+size_t edit_distance(std::string_view a, std::string_view b);
+
+/// The candidate closest to `word` when it is close enough to be a likely typo.
+std::optional<std::string_view> suggest(std::string_view word,
+                                        std::span<const std::string_view> candidates);
+
+}  // namespace gh::config
