@@ -78,6 +78,7 @@ struct Fields {
   int line = 0;
   bool ok = false;
   std::vector<std::pair<std::string, YAML::Node>> entries;
+  std::vector<YAML::Node> key_nodes;  // parallel to entries
 
   // The value of `key`; nullopt when absent or explicitly null (`key:` or `key: ~`).
   std::optional<YAML::Node> get(std::string_view key) const {
@@ -85,6 +86,14 @@ struct Fields {
       if (k == key) return v.IsNull() ? std::nullopt : std::optional<YAML::Node>(v);
     }
     return std::nullopt;
+  }
+
+  // The key node of `key` (for errors about the whole entry); `fallback` when absent.
+  YAML::Node key_node(std::string_view key, const YAML::Node& fallback) const {
+    for (size_t i = 0; i < entries.size(); ++i) {
+      if (entries[i].first == key) return key_nodes[i];
+    }
+    return fallback;
   }
 };
 
@@ -193,6 +202,7 @@ class Parser {
         continue;
       }
       fields.entries.emplace_back(name, it->second);
+      fields.key_nodes.push_back(key);
     }
     return fields;
   }
@@ -501,7 +511,8 @@ class Parser {
     }
     if (auto v = f.get("tls")) {
       if (!https && !backend.scheme.empty()) {
-        d_.error(*v, fmt::format("{}.tls: TLS settings need an https url", path));
+        d_.error(f.key_node("tls", *v),
+                 fmt::format("{}.tls: TLS settings need an https url", path));
       }
       parse_backend_tls(*v, join(path, "tls"), f.line, backend.tls);
     }

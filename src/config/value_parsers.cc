@@ -35,7 +35,8 @@ bool is_reg_name(std::string_view host) {
 
 // The inside of `[...]`: an IPv6 literal, optionally with a `%zone`.
 bool is_ipv6_literal(std::string_view host) {
-  if (host.size() < 2 || host.find(':') == std::string_view::npos) return false;
+  // Every IPv6 text form has at least two colons ("::" or eight groups).
+  if (std::count(host.begin(), host.end(), ':') < 2) return false;
   const size_t zone = host.find('%');
   const std::string_view addr = host.substr(0, zone);
   if (!std::all_of(addr.begin(), addr.end(),
@@ -274,25 +275,32 @@ Result<std::string> normalize_sha256_pin(std::string_view text) {
 }
 
 size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
+  // Optimal string alignment: Levenshtein plus adjacent transpositions ("tsl" -> "tls" is 1).
+  const size_t w = b.size() + 1;
+  std::vector<size_t> d((a.size() + 1) * w);
+  for (size_t i = 0; i <= a.size(); ++i)
+    d[i * w] = i;
   for (size_t j = 0; j <= b.size(); ++j)
-    row[j] = j;
+    d[j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
+      const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      size_t best =
+          std::min({d[(i - 1) * w + j] + 1, d[i * w + j - 1] + 1, d[(i - 1) * w + j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        best = std::min(best, d[(i - 2) * w + j - 2] + 1);
+      }
+      d[i * w + j] = best;
     }
   }
-  return row[b.size()];
+  return d[a.size() * w + b.size()];
 }
 
 std::optional<std::string_view> suggest(std::string_view word,
                                         std::span<const std::string_view> candidates) {
   // A third of the word, at least 1 and at most 3 edits: catches typos, not unrelated words.
   const size_t limit = std::clamp<size_t>(word.size() / 3, 1, 3);
+  if (word.size() > 64) return std::nullopt;  // not a typo of a key; keep garbage input cheap
   std::optional<std::string_view> best;
   size_t best_distance = limit + 1;
   for (const std::string_view candidate : candidates) {

@@ -32,9 +32,11 @@ Result<YAML::Node> parse_yaml_document(const SubstitutedText& text, std::string_
     if (text.is_substituted(e.mark.line)) {
       // yaml-cpp quotes a character of the input in a few messages; keep only the generic part.
       const std::string generic = e.msg.substr(0, e.msg.find(':'));
-      return unexpected(ErrorKind::InvalidArgument,
-                        fmt::format("{}:{}: {} (on a line with substituted environment values)",
-                                    file_name, line, generic));
+      return unexpected(
+          ErrorKind::InvalidArgument,
+          fmt::format("{}:{}: {} (on a line with values from the environment: quote them, as in "
+                      "\"${{VAR}}\")",
+                      file_name, line, generic));
     }
     return unexpected(ErrorKind::InvalidArgument,
                       fmt::format("{}:{}:{}: {}", file_name, line, e.mark.column + 1, e.msg));

@@ -170,6 +170,7 @@ TEST(Suggest, ClosestKeyWithinATypo) {
   EXPECT_EQ(suggest("banana", keys), std::nullopt);
   EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
   EXPECT_EQ(edit_distance("", "abc"), 3u);
+  EXPECT_EQ(edit_distance("tsl", "tls"), 1u);
 }
 
 }  // namespace
