@@ -130,6 +130,16 @@ Result<Pkcs12Bundle> load_pkcs12(std::span<const uint8_t> der, std::string_view 
   const unsigned char* p = der.data();
   Pkcs12Ptr p12(d2i_PKCS12(nullptr, &p, static_cast<long>(der.size())));
   if (!p12) return load_error(LoadError::Malformed, "not a PKCS#12 (PFX) file");
+  if (PKCS12_mac_present(p12.get())) {
+    // A hostile file can ask for billions of MAC iterations; real tools use 1 to ~600k.
+    const ASN1_INTEGER* iter = nullptr;
+    PKCS12_get0_mac(nullptr, nullptr, nullptr, &iter, p12.get());
+    int64_t count = 1;
+    if (iter != nullptr &&
+        (ASN1_INTEGER_get_int64(&count, iter) != 1 || count > kMaxPkcs12Iterations)) {
+      return load_error(LoadError::Malformed, "PKCS#12 MAC iteration count is unreasonably high");
+    }
+  }
   // An empty password may have been encoded either as "" or as absent (NULL); try both.
   const std::string pass(password);
   const char* pass_arg = pass.c_str();

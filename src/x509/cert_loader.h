@@ -26,6 +26,9 @@ enum class LoadError : int {
 /// Upper bound on one credential file/blob; real bundles are a few KiB.
 inline constexpr size_t kMaxCredentialBytes = 4 * 1024 * 1024;
 
+/// PKCS#12 files asking for more MAC iterations than this are rejected as Malformed.
+inline constexpr int64_t kMaxPkcs12Iterations = 2'000'000;
+
 /// True when `data` looks like PEM (contains a "-----BEGIN " line).
 bool looks_like_pem(std::string_view data) noexcept;
 
