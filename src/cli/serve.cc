@@ -1,13 +1,30 @@
 #include <CLI/CLI.hpp>
+#include <iostream>
 
+#include "admin/admin_server.h"
 #include "cli/app.h"
+#include "config/environment.h"
+#include "gateway/server.h"
 
 namespace gh::cli {
 
-// Placeholder until the serve commands land.
 void add_serve_command(CLI::App& app, int& exit_code) {
-  (void)app;
-  (void)exit_code;
+  auto* cmd = app.add_subcommand("serve", "Run the gateway from a configuration file");
+  auto config_path = std::make_shared<std::string>();
+  cmd->add_option("-c,--config", *config_path, "YAML configuration file")->required();
+  cmd->callback([config_path, &exit_code] {
+    gateway::Server::Options options;
+    options.config_path = *config_path;
+    options.env = config::process_environment();
+    options.start_admin = admin::start_admin_server;
+    auto server = gateway::Server::start(std::move(options));
+    if (!server) {
+      std::cerr << "gatehouse serve: " << server.error().message << "\n";
+      exit_code = 1;
+      return;
+    }
+    exit_code = (*server)->run();
+  });
 }
 
 }  // namespace gh::cli

@@ -1,0 +1,684 @@
+#include "gateway/proxy_session.h"
+
+#include <sys/socket.h>
+
+#include <array>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <cstdio>
+#include <optional>
+
+#include "core/strings.h"
+#include "crypto/ossl_ptr.h"
+#include "http/error_response.h"
+#include "http/forwarding.h"
+#include "http/framing.h"
+#include "http/head_scanner.h"
+#include "http/head_writer.h"
+
+namespace gh::gateway {
+namespace {
+
+namespace asio = net::asio;
+namespace beast = net::beast;
+namespace bhttp = boost::beast::http;
+using namespace std::chrono;
+using net::awaitable;
+using net::error_code;
+using net::use_tuple;
+
+constexpr milliseconds kErrorWriteTimeout{5000};
+constexpr milliseconds kTlsShutdownTimeout{1000};
+constexpr uint32_t kBackendHeaderLimit = 64 * 1024;
+
+/// What a connection knows about its client.
+struct ClientInfo {
+  std::string ip;
+  bool tls = false;
+  std::string cert_thumbprint;  // SHA-1, upper-case hex; empty without a client certificate
+};
+
+/// One request/response exchange, for the access log and metrics.
+struct Exchange {
+  steady_clock::time_point start;
+  std::string request_id;
+  std::string method;
+  std::string path;
+  std::string_view api;
+  std::string_view backend;
+  unsigned status = 0;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  std::string_view error;
+};
+
+template <class Stream>
+net::PlainStream& lowest(Stream& s) {
+  return beast::get_lowest_layer(s);
+}
+
+std::string_view view(const beast::flat_buffer& b) {
+  return {static_cast<const char*>(b.data().data()), b.size()};
+}
+
+void finish(WorkerState& ws, const ClientInfo& client, Exchange& ex) {
+  auto micros =
+      static_cast<uint64_t>(duration_cast<microseconds>(steady_clock::now() - ex.start).count());
+  ws.metrics().record(ex.status, micros);
+  ws.metrics().request_body_bytes.add(ex.bytes_in);
+  ws.metrics().response_body_bytes.add(ex.bytes_out);
+  if (!ws.access_log().enabled()) return;
+  AccessRecord r;
+  r.request_id = ex.request_id;
+  r.client_ip = client.ip;
+  r.method = ex.method;
+  r.path = ex.path;
+  r.status = ex.status;
+  r.bytes_in = ex.bytes_in;
+  r.bytes_out = ex.bytes_out;
+  r.duration_micros = micros;
+  r.api = ex.api;
+  r.backend = ex.backend;
+  r.client_cert_thumbprint = client.cert_thumbprint;
+  r.error = ex.error;
+  ws.access_log().write(r);
+}
+
+/// Writes the gateway's own answer in APIM's error shape. Returns false when the write failed.
+template <class Stream>
+awaitable<bool> send_error(Stream& stream, WorkerState& ws, Exchange& ex, http::ProxyError e,
+                           std::string_view message, bool close) {
+  const uint16_t status = http::status_of(e);
+  if (message.empty()) message = http::default_message(e);
+  std::string body = http::apim_error_body(status, message);
+  std::string out;
+  out.reserve(256 + body.size());
+  out += "HTTP/1.1 ";
+  out += std::to_string(status);
+  out += ' ';
+  out += bhttp::obsolete_reason(static_cast<bhttp::status>(status));
+  out += "\r\nContent-Type: application/json\r\nContent-Length: ";
+  out += std::to_string(body.size());
+  if (!ex.request_id.empty()) {
+    out += "\r\nX-Request-Id: ";
+    out += ex.request_id;
+  }
+  out += close ? "\r\nConnection: close\r\n\r\n" : "\r\n\r\n";
+  out += body;
+  ex.status = status;
+  ex.bytes_out = body.size();
+  ex.error = http::reason_label(e);
+  ws.metrics().gateway_errors[static_cast<size_t>(e)].add();
+  lowest(stream).expires_after(kErrorWriteTimeout);
+  auto [ec, n] = co_await asio::async_write(stream, asio::buffer(out), use_tuple);
+  co_return !ec;
+}
+
+bool expects_continue(std::string_view value) {
+  return core::iequals(core::trim_ows(value), "100-continue");
+}
+
+enum class RelayOutcome : uint8_t { Done, InputFailed, OutputFailed, InputTimeout, TooLarge };
+
+/// Scratch space one session reuses for every exchange: serialized heads and coalesced writes.
+struct SessionBuffers {
+  std::string head;
+  std::string scratch;
+};
+
+/// Writes `bufs` as one contiguous buffer when small (one syscall, one TLS record), else gathered.
+template <class Out>
+awaitable<error_code> write_all(Out& out, std::array<asio::const_buffer, 5>& bufs,
+                                std::string& scratch) {
+  size_t total = 0;
+  size_t pieces = 0;
+  for (const auto& b : bufs) {
+    total += b.size();
+    pieces += b.size() > 0;
+  }
+  if (pieces > 1 && total <= 16 * 1024) {
+    scratch.clear();
+    for (const auto& b : bufs)
+      scratch.append(static_cast<const char*>(b.data()), b.size());
+    auto [ec, n] = co_await asio::async_write(out, asio::buffer(scratch), use_tuple);
+    co_return ec;
+  }
+  auto [ec, n] = co_await asio::async_write(out, bufs, use_tuple);
+  co_return ec;
+}
+
+/// Moves one message from `in` (whose parser has read the head) to `out`: `head` (serialized) and
+/// then the body through one fixed buffer, framed as `framing` says, so memory stays flat whatever
+/// the size. When body bytes are already buffered, head and body leave in one write; when none
+/// are, the head goes first so that the peer sees it before the body arrives (streaming).
+template <bool IsRequest, class In, class Out>
+awaitable<RelayOutcome> relay(In& in, beast::flat_buffer& in_buf,
+                              bhttp::parser<IsRequest, bhttp::buffer_body>& p, Out& out,
+                              SessionBuffers& sb, http::OutFraming framing, char* chunk,
+                              size_t chunk_size, milliseconds read_timeout,
+                              milliseconds write_timeout, uint64_t& moved) {
+  static constexpr std::string_view kCrlf = "\r\n";
+  static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+  bool head_pending = true;
+  if (!p.is_done() && in_buf.size() == 0) {
+    lowest(out).expires_after(write_timeout);
+    auto [ec, n] = co_await asio::async_write(out, asio::buffer(sb.head), use_tuple);
+    if (ec) co_return RelayOutcome::OutputFailed;
+    head_pending = false;
+  }
+  for (;;) {
+    size_t n = 0;
+    if (!p.is_done()) {
+      p.get().body().data = chunk;
+      p.get().body().size = chunk_size;
+      lowest(in).expires_after(read_timeout);
+      auto [ec, read] = co_await bhttp::async_read(in, in_buf, p, use_tuple);
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec == bhttp::error::body_limit) co_return RelayOutcome::TooLarge;
+      if (ec == beast::error::timeout) co_return RelayOutcome::InputTimeout;
+      if (ec) co_return RelayOutcome::InputFailed;
+      n = chunk_size - p.get().body().size;
+      moved += n;
+    }
+    const bool last = p.is_done();
+    const bool chunked = framing == http::OutFraming::Chunked;
+    char size_line[24];
+    size_t size_len = 0;
+    if (chunked && n > 0) {
+      int len = std::snprintf(size_line, sizeof size_line, "%zx\r\n", n);
+      size_len = static_cast<size_t>(len);
+    }
+    std::array<asio::const_buffer, 5> bufs{
+        head_pending ? asio::buffer(sb.head) : asio::const_buffer(),
+        asio::const_buffer(size_line, size_len), asio::const_buffer(chunk, n),
+        chunked && n > 0 ? asio::buffer(kCrlf) : asio::const_buffer(),
+        chunked && last ? asio::buffer(kLastChunk) : asio::const_buffer()};
+    lowest(out).expires_after(write_timeout);
+    error_code ec = co_await write_all(out, bufs, sb.scratch);
+    if (ec) co_return RelayOutcome::OutputFailed;
+    head_pending = false;
+    if (last) co_return RelayOutcome::Done;
+  }
+}
+
+/// True when a pooled connection's peer has already closed or sent unsolicited bytes: such a
+/// connection must not carry a request whose body cannot be replayed. One non-blocking peek.
+bool looks_dead(http::BackendConnection& conn) {
+  char c;
+  ssize_t n = ::recv(conn.tcp().socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+enum class ForwardResult : uint8_t { Done, Retry, Failed, ClientGone };
+
+struct ForwardState {
+  bhttp::request_parser<bhttp::buffer_body>* req_parser = nullptr;
+  bool request_has_body = false;
+  bool head_request = false;
+  bool client_keep_alive = true;
+  unsigned client_version = 11;
+  http::OutFraming request_framing = http::OutFraming::None;
+  bool response_started = false;
+  http::ProxyError error = http::ProxyError::BadGateway;
+  std::string error_message;
+};
+
+/// One attempt: request to the backend, response back to the client. Retry means the pooled
+/// connection was stale and nothing has been consumed or sent: the caller may try a fresh one.
+template <class ClientStream, class BackendStream>
+awaitable<ForwardResult> forward(WorkerState& ws, const Snapshot& snap, ClientStream& client,
+                                 beast::flat_buffer& client_buf, http::BackendConnection& conn,
+                                 BackendStream& backend, ForwardState& st, Exchange& ex,
+                                 SessionBuffers& sb, bool& backend_reusable) {
+  const auto& timeouts = snap.config.timeouts;
+  auto& req = st.req_parser->get();
+  backend_reusable = false;
+
+  // The relay buffer is only needed when a body is in flight; most requests have none.
+  std::unique_ptr<char[]> chunk;
+  char* buf = nullptr;
+  size_t buf_size = 0;
+  auto ensure_buffer = [&] {
+    if (!chunk) {
+      chunk = ws.take_buffer();
+      buf = chunk.get();
+      buf_size = WorkerState::kRelayBufferSize;
+    }
+  };
+  {  // request
+    sb.head.clear();
+    http::write_request_head(sb.head, req);
+    if (st.request_has_body) ensure_buffer();
+    uint64_t moved = 0;
+    auto framing = st.request_framing;
+    auto outcome = co_await relay(client, client_buf, *st.req_parser, backend, sb, framing, buf,
+                                  buf_size, timeouts.idle, timeouts.backend_response, moved);
+    ex.bytes_in += moved;
+    ForwardResult result = ForwardResult::Done;
+    switch (outcome) {
+      case RelayOutcome::Done:
+        break;
+      case RelayOutcome::OutputFailed:
+        if (conn.reused && moved == 0 && !st.request_has_body) {
+          result = ForwardResult::Retry;
+        } else {
+          st.error = http::ProxyError::BadGateway;
+          st.error_message = "Bad gateway: the backend closed the connection";
+          result = ForwardResult::Failed;
+        }
+        break;
+      case RelayOutcome::TooLarge:
+        st.error = http::ProxyError::BodyTooLarge;
+        st.error_message.clear();
+        result = ForwardResult::Failed;
+        break;
+      case RelayOutcome::InputFailed:
+      case RelayOutcome::InputTimeout:
+        result = ForwardResult::ClientGone;
+        break;
+    }
+    if (result != ForwardResult::Done) {
+      if (chunk) ws.give_buffer(std::move(chunk));
+      co_return result;
+    }
+  }
+
+  // Response head; 1xx interim responses are consumed (we never forward Expect).
+  std::optional<bhttp::response_parser<bhttp::buffer_body>> parser;
+  for (;;) {
+    auto& rp = parser.emplace();
+    rp.header_limit(kBackendHeaderLimit);
+    rp.body_limit(boost::none);
+    if (st.head_request) rp.skip(true);
+    lowest(backend).expires_after(timeouts.backend_response);
+    auto [ec, n] = co_await bhttp::async_read_header(backend, conn.buffer, rp, use_tuple);
+    if (ec) {
+      if (chunk) ws.give_buffer(std::move(chunk));
+      if (ec == beast::error::timeout) {
+        st.error = http::ProxyError::GatewayTimeout;
+        st.error_message = "Gateway timeout: the backend did not answer in time";
+        co_return ForwardResult::Failed;
+      }
+      if (conn.reused && !st.request_has_body && n == 0 &&
+          (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+           ec == asio::error::connection_reset)) {
+        co_return ForwardResult::Retry;
+      }
+      st.error = http::ProxyError::BadGateway;
+      st.error_message =
+          ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category()
+              ? "Bad gateway: invalid response from the backend"
+              : "Bad gateway: the backend closed the connection";
+      co_return ForwardResult::Failed;
+    }
+    if (rp.get().result_int() / 100 != 1) break;
+  }
+
+  auto& rp = *parser;
+  auto& res = rp.get();
+  const bool backend_keep_alive = res.keep_alive();
+  const unsigned status = res.result_int();
+  const bool bodiless = st.head_request || status == 204 || status == 304;
+  http::remove_hop_by_hop(res);
+  http::append_via(res);
+  res.set("X-Request-Id", ex.request_id);
+  http::OutFraming framing = http::OutFraming::None;
+  if (!bodiless) {
+    if (res.chunked()) {
+      framing = http::OutFraming::Chunked;
+    } else if (res.find(bhttp::field::content_length) != res.end()) {
+      framing = http::OutFraming::Length;
+    } else {
+      framing = http::OutFraming::Chunked;  // close-delimited backend body: re-frame
+      res.set(bhttp::field::transfer_encoding, "chunked");
+    }
+    if (framing == http::OutFraming::Chunked && st.client_version < 11) {
+      // HTTP/1.0 has no chunked coding: send raw bytes and delimit by closing.
+      res.erase(bhttp::field::transfer_encoding);
+      framing = http::OutFraming::Close;
+      st.client_keep_alive = false;
+    }
+  }
+  if (!st.client_keep_alive && st.client_version >= 11) {
+    res.set(bhttp::field::connection, "close");
+  } else if (st.client_keep_alive && st.client_version < 11) {
+    res.set(bhttp::field::connection, "keep-alive");
+  }
+  ex.status = status;
+  st.response_started = true;
+  sb.head.clear();
+  http::write_response_head(sb.head, res, st.client_version);
+
+  if (bodiless) {
+    lowest(client).expires_after(timeouts.backend_response);
+    auto [ec, n] = co_await asio::async_write(client, asio::buffer(sb.head), use_tuple);
+    if (chunk) ws.give_buffer(std::move(chunk));
+    if (ec) co_return ForwardResult::ClientGone;
+    backend_reusable = backend_keep_alive && rp.is_done();
+    co_return ForwardResult::Done;
+  }
+  ensure_buffer();
+  uint64_t moved = 0;
+  auto outcome = co_await relay(backend, conn.buffer, rp, client, sb, framing, buf, buf_size,
+                                timeouts.backend_response, timeouts.idle, moved);
+  ex.bytes_out += moved;
+  ws.give_buffer(std::move(chunk));
+  if (outcome == RelayOutcome::Done) {
+    backend_reusable = backend_keep_alive;
+    co_return ForwardResult::Done;
+  }
+  // Mid-body failure: the status line is gone, so the only honest signal is closing.
+  st.client_keep_alive = false;
+  co_return outcome == RelayOutcome::OutputFailed ? ForwardResult::ClientGone
+                                                  : ForwardResult::Failed;
+}
+
+template <class ClientStream>
+awaitable<ForwardResult> forward_any(WorkerState& ws, const Snapshot& snap, ClientStream& client,
+                                     beast::flat_buffer& client_buf, http::BackendConnection& conn,
+                                     ForwardState& st, Exchange& ex, SessionBuffers& sb,
+                                     bool& reusable) {
+  if (conn.stream.index() == 0) {
+    co_return co_await forward(ws, snap, client, client_buf, conn, std::get<0>(conn.stream), st, ex,
+                               sb, reusable);
+  }
+  co_return co_await forward(ws, snap, client, client_buf, conn, std::get<1>(conn.stream), st, ex,
+                             sb, reusable);
+}
+
+template <class Stream>
+awaitable<void> graceful_close(Stream& stream) {
+  error_code ec;
+  if constexpr (std::is_same_v<Stream, net::TlsStream>) {
+    lowest(stream).expires_after(kTlsShutdownTimeout);
+    co_await stream.async_shutdown(use_tuple);
+  }
+  lowest(stream).socket().shutdown(net::tcp::socket::shutdown_send, ec);
+  lowest(stream).close();
+}
+
+/// The request loop over one established client stream.
+template <class Stream>
+awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& client,
+                             SessionHook& hook) {
+  beast::flat_buffer buf;
+  SessionBuffers sb;
+  bool first = true;
+  for (;;) {
+    hook.busy = false;
+    if (ws.draining()) break;
+    std::shared_ptr<const Snapshot> snap = ws.snapshot();
+    const auto& timeouts = snap->config.timeouts;
+    Exchange ex;
+
+    // 1. The head, checked byte by byte as it arrives (slowloris: one deadline for all of it).
+    http::HeadScanner scanner(snap->head_limits);
+    bool got_bytes = buf.size() > 0;
+    lowest(stream).expires_after(got_bytes || first ? timeouts.header_read : timeouts.idle);
+    auto state = scanner.scan(view(buf));
+    while (state == http::HeadScanner::State::NeedMore) {
+      auto [ec, n] = co_await stream.async_read_some(buf.prepare(8192), use_tuple);
+      if (ec) {
+        if (ec == beast::error::timeout && got_bytes) {
+          ex.start = steady_clock::now();
+          co_await send_error(stream, ws, ex, http::ProxyError::HeaderTimeout,
+                              "Request timeout: request headers not received in time", true);
+          finish(ws, client, ex);
+        }
+        co_return;
+      }
+      buf.commit(n);
+      if (!got_bytes) {
+        got_bytes = true;
+        hook.busy = true;
+        lowest(stream).expires_after(timeouts.header_read);
+      }
+      state = scanner.scan(view(buf));
+    }
+    hook.busy = true;
+    ex.start = steady_clock::now();
+    first = false;
+    if (state == http::HeadScanner::State::Rejected) {
+      std::string msg = std::string(http::default_message(scanner.error())) + ": " +
+                        std::string(scanner.reason());
+      co_await send_error(stream, ws, ex, scanner.error(), msg, true);
+      finish(ws, client, ex);
+      break;
+    }
+    buf.consume(scanner.leading_skip());
+    const size_t head_size = scanner.head_size() - scanner.leading_skip();
+
+    // 2. Beast parses the (already validated) head; the body stays in `buf` for the relay.
+    bhttp::request_parser<bhttp::buffer_body> parser;
+    parser.header_limit(snap->head_limits.max_header_bytes + 4);
+    if (snap->config.limits.max_body_bytes > 0) {
+      parser.body_limit(snap->config.limits.max_body_bytes);
+    } else {
+      parser.body_limit(boost::none);
+    }
+    error_code pec;
+    size_t used = parser.put(asio::buffer(buf.data().data(), head_size), pec);
+    if (pec || !parser.is_header_done() || used != head_size) {
+      co_await send_error(stream, ws, ex, http::ProxyError::BadRequest,
+                          "Bad request: malformed request head", true);
+      finish(ws, client, ex);
+      break;
+    }
+    buf.consume(used);
+    auto& req = parser.get();
+    ex.method = std::string(req.method_string());
+    if (auto id = req["X-Request-Id"]; http::valid_request_id(id)) {
+      ex.request_id = std::string(id);
+    } else {
+      ex.request_id = ws.next_request_id();
+    }
+
+    // 3. Framing (request smuggling defences) and target form.
+    auto framing = http::check_request_framing(req.base());
+    std::string origin_form;
+    std::string authority;
+    if (framing.ok &&
+        !http::normalize_target(req.target(), req.method_string(), origin_form, authority)) {
+      framing.ok = false;
+      framing.reason = "unsupported request target";
+    }
+    if (!origin_form.empty()) req.target(origin_form);
+    std::string_view target = req.target();
+    ex.path = std::string(path_of(target));
+    if (!framing.ok) {
+      co_await send_error(stream, ws, ex, http::ProxyError::BadRequest,
+                          std::string("Bad request: ") + std::string(framing.reason), true);
+      finish(ws, client, ex);
+      break;
+    }
+    const bool has_body = framing.framing != http::BodyFraming::None;
+    bool client_keep_alive = req.keep_alive() && !ws.draining();
+    const unsigned client_version = req.version();
+
+    // 4. Route.
+    std::string host = authority.empty() ? std::string(req[bhttp::field::host]) : authority;
+    RouteMatch m = snap->routes.match(host, path_of(target), req.method_string());
+    if (!m.route) {
+      // The body (if any) was not read: keep-alive only when there is none.
+      bool close = has_body || !client_keep_alive;
+      bool ok = co_await send_error(stream, ws, ex, http::ProxyError::NotFound, "", close);
+      finish(ws, client, ex);
+      if (!ok || close) break;
+      continue;
+    }
+    ex.api = m.route->api_name;
+    const auto& target_backend = *snap->backends[m.route->backend_index];
+    ex.backend = target_backend.id;
+    if (snap->config.limits.max_body_bytes > 0 &&
+        framing.framing == http::BodyFraming::ContentLength &&
+        framing.content_length > snap->config.limits.max_body_bytes) {
+      co_await send_error(stream, ws, ex, http::ProxyError::BodyTooLarge, "", true);
+      finish(ws, client, ex);
+      break;
+    }
+
+    // 5. The request as the backend sees it.
+    std::string rewritten;
+    std::string_view rest = target;
+    if (m.route->strip_path) {
+      rest.remove_prefix(m.route->path.size());
+      if (rest.empty() || rest.front() == '?') {
+        rewritten = target_backend.base_path + "/";
+        rewritten.append(rest);
+      } else {
+        rewritten = target_backend.base_path + std::string(rest);
+      }
+    } else {
+      rewritten = target_backend.base_path + std::string(rest);
+    }
+    const bool expect_continue =
+        expects_continue(req[bhttp::field::expect]) && client_version >= 11;
+    std::string client_host(req[bhttp::field::host]);
+    if (client_host.empty()) client_host = authority;
+    http::remove_hop_by_hop(req);
+    req.erase(bhttp::field::expect);
+    http::add_forwarding_fields(req, {client.ip, client.tls, client_host});
+    req.set(bhttp::field::host, target_backend.host_header);
+    req.set("X-Request-Id", ex.request_id);
+    req.target(rewritten);
+    req.version(11);
+    req.keep_alive(true);
+
+    if (expect_continue && has_body) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      lowest(stream).expires_after(timeouts.idle);
+      auto [ec, n] = co_await asio::async_write(stream, asio::buffer(kContinue), use_tuple);
+      if (ec) break;
+    }
+
+    // 6. Forward, retrying once on a fresh connection when a pooled one turns out stale.
+    ForwardState st;
+    st.req_parser = &parser;
+    st.request_has_body = has_body;
+    st.head_request = req.method() == bhttp::verb::head;
+    st.client_keep_alive = client_keep_alive;
+    st.client_version = client_version;
+    st.request_framing = framing.framing == http::BodyFraming::Chunked ? http::OutFraming::Chunked
+                         : has_body                                    ? http::OutFraming::Length
+                                                                       : http::OutFraming::None;
+    auto pool = ws.pool(m.route->backend_index);
+    ForwardResult result = ForwardResult::Failed;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      // Two statements, not a conditional expression: g++ 12 miscompiles co_await inside ?:.
+      Result<std::unique_ptr<http::BackendConnection>> conn;
+      if (attempt == 0) {
+        conn = co_await http::BackendPool::acquire(pool, timeouts.backend_connect);
+      } else {
+        conn = co_await http::BackendPool::connect(pool, timeouts.backend_connect);
+      }
+      if (!conn) {
+        st.error = conn.error().kind == ErrorKind::Timeout ? http::ProxyError::GatewayTimeout
+                                                           : http::ProxyError::BadGateway;
+        st.error_message =
+            (st.error == http::ProxyError::GatewayTimeout ? "Gateway timeout: " : "Bad gateway: ") +
+            std::string("cannot connect to backend '") + target_backend.id + "'";
+        result = ForwardResult::Failed;
+        break;
+      }
+      if (!(*conn)->reused) ws.metrics().backend_connections_opened.add();
+      if ((*conn)->reused && has_body && looks_dead(**conn)) {
+        conn = co_await http::BackendPool::connect(pool, timeouts.backend_connect);
+        if (!conn) {
+          st.error = http::ProxyError::BadGateway;
+          st.error_message = "Bad gateway: cannot connect to backend '" + target_backend.id + "'";
+          result = ForwardResult::Failed;
+          break;
+        }
+        ws.metrics().backend_connections_opened.add();
+      }
+      bool reusable = false;
+      result = co_await forward_any(ws, *snap, stream, buf, **conn, st, ex, sb, reusable);
+      if (result == ForwardResult::Done && reusable) pool->release(std::move(*conn));
+      if (result != ForwardResult::Retry) break;
+      ws.metrics().backend_retries.add();
+    }
+    client_keep_alive = st.client_keep_alive;
+
+    if (result == ForwardResult::ClientGone) {
+      if (ex.status == 0) ex.status = 499;  // nginx's convention: client closed the request
+      finish(ws, client, ex);
+      co_return;
+    }
+    if (result == ForwardResult::Failed || result == ForwardResult::Retry) {
+      if (!st.response_started) {
+        co_await send_error(stream, ws, ex, st.error, st.error_message, true);
+      }
+      finish(ws, client, ex);
+      break;
+    }
+    finish(ws, client, ex);
+    if (!client_keep_alive || !parser.is_done() || ws.draining()) break;
+  }
+  co_await graceful_close(stream);
+}
+
+/// Registers the connection for drain and keeps the active-connection gauge right on every exit.
+class SessionRegistration {
+ public:
+  SessionRegistration(WorkerState& ws, net::tcp::socket* socket)
+      : ws_(ws), it_(ws.add_session(socket)) {}
+  ~SessionRegistration() { ws_.remove_session(it_); }
+  SessionHook& hook() { return *it_; }
+
+ private:
+  WorkerState& ws_;
+  std::list<SessionHook>::iterator it_;
+};
+
+std::string peer_ip(const net::tcp::socket& socket) {
+  error_code ec;
+  auto ep = socket.remote_endpoint(ec);
+  if (ec) return "unknown";
+  auto addr = ep.address();
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
+    return net::asio::ip::make_address_v4(net::asio::ip::v4_mapped, addr.to_v6()).to_string();
+  }
+  return addr.to_string();
+}
+
+}  // namespace
+
+awaitable<void> serve_plain(WorkerState* ws, net::tcp::socket socket) {
+  ws->metrics().connections_accepted.add();
+  ClientInfo client;
+  client.ip = peer_ip(socket);
+  error_code ec;
+  socket.set_option(net::tcp::no_delay(true), ec);
+  net::PlainStream stream(std::move(socket));
+  SessionRegistration reg(*ws, &stream.socket());
+  co_await request_loop(*ws, stream, client, reg.hook());
+}
+
+awaitable<void> serve_tls(WorkerState* ws, net::tcp::socket socket,
+                          std::shared_ptr<const net::ServerTls> tls) {
+  ws->metrics().connections_accepted.add();
+  ClientInfo client;
+  client.ip = peer_ip(socket);
+  client.tls = true;
+  error_code ec;
+  socket.set_option(net::tcp::no_delay(true), ec);
+  net::TlsStream stream(net::PlainStream(std::move(socket)), tls->context());
+  SessionRegistration reg(*ws, &lowest(stream).socket());
+  reg.hook().busy = true;
+  lowest(stream).expires_after(ws->snapshot()->config.timeouts.header_read);
+  auto [hec] = co_await stream.async_handshake(net::ssl::stream_base::server, use_tuple);
+  if (hec) {
+    ws->metrics().tls_handshake_failures.add();
+    lowest(stream).close();
+    co_return;
+  }
+  // The presented client certificate (verified unless the mode is optional) stays reachable
+  // through the SSL object for the whole connection; the access log names it by thumbprint.
+  if (X509* peer = SSL_get0_peer_certificate(stream.native_handle())) {
+    client.cert_thumbprint = net::sha1_thumbprint(peer);
+  }
+  co_await request_loop(*ws, stream, client, reg.hook());
+}
+
+}  // namespace gh::gateway

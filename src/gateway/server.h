@@ -1,0 +1,99 @@
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/environment.h"
+#include "config/proxy_config.h"
+#include "core/result.h"
+#include "gateway/metrics.h"
+#include "gateway/snapshot.h"
+#include "gateway/worker_state.h"
+#include "net/worker.h"
+
+namespace gh::gateway {
+
+/// The running proxy: workers, their acceptors, the admin listener, and the control loop that
+/// handles SIGHUP/file-change reload and SIGTERM/SIGINT drain.
+class Server {
+ public:
+  /// Starts the admin listener's handler on `acceptor` (served by worker 0's loop). Injected so
+  /// that gateway/ does not depend on admin/ (the layer above it).
+  using AdminStarter = std::function<void(net::asio::io_context& io, net::tcp::acceptor& acceptor,
+                                          const Server& server)>;
+
+  struct Options {
+    std::string config_path;
+    config::Environment env;
+    AdminStarter start_admin;
+  };
+
+  /// Loads and compiles the configuration, binds every listener, starts the workers. Fails
+  /// (nothing left running) on any configuration or bind error.
+  static Result<std::unique_ptr<Server>> start(Options options);
+
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+  ~Server();
+
+  /// Runs the control loop on the calling thread until a drain completes; returns the exit code.
+  int run();
+
+  /// Re-reads the configuration file; on any error keeps serving the current one.
+  Result<void> reload();
+
+  /// Prometheus exposition of every worker's counters.
+  std::string metrics_text() const;
+  /// False once draining has begun (the health endpoint answers 503 then).
+  bool healthy() const noexcept { return !draining_.load(); }
+
+ private:
+  explicit Server(Options options);
+
+  struct ListenerSockets {
+    bool tls = false;
+    std::vector<std::unique_ptr<net::tcp::acceptor>> per_worker;
+  };
+
+  Result<void> open_listener(const config::Listener& l, ListenerSockets& out);
+  void start_accepting(const std::string& key, ListenerSockets& sockets);
+  void install(std::shared_ptr<const Snapshot> snap);
+  void close_listener(ListenerSockets& sockets);
+  void begin_drain();
+  void watch_config();
+
+  Options options_;
+  std::vector<std::unique_ptr<net::Worker>> workers_;
+  std::vector<std::unique_ptr<WorkerMetrics>> metrics_;
+  std::vector<std::unique_ptr<WorkerState>> states_;
+  std::map<std::string, ListenerSockets> listeners_;  // by listener_key
+  std::unique_ptr<net::tcp::acceptor> admin_acceptor_;
+  std::shared_ptr<const Snapshot> current_;
+  std::shared_ptr<LogSink> log_sink_;
+  ProcessMetrics process_;
+  net::asio::io_context control_{1};
+  std::unique_ptr<net::asio::steady_timer> watch_timer_;
+
+ public:
+  struct FileStamp {
+    int64_t mtime_ns = 0;
+    int64_t size = -1;
+    uint64_t inode = 0;
+    bool operator==(const FileStamp&) const = default;
+  };
+
+ private:
+  FileStamp stamp_;
+  std::atomic<bool> draining_{false};
+  std::vector<std::unique_ptr<net::tcp::acceptor>> closed_acceptors_;  // kept until exit: their
+                                                                       // accept loops may still run
+  std::chrono::steady_clock::time_point drain_deadline_{};
+  std::unique_ptr<net::asio::steady_timer> drain_timer_;
+  int exit_code_ = 0;
+};
+
+}  // namespace gh::gateway

@@ -1,0 +1,79 @@
+#include "gateway/snapshot.h"
+
+#include "net/listen_socket.h"
+
+namespace gh::gateway {
+namespace {
+
+std::string where(const config::SourceLocation& loc) {
+  if (loc.file.empty()) return {};
+  return loc.file + ":" + std::to_string(loc.line) + ": ";
+}
+
+Result<std::vector<net::tcp::endpoint>> resolve_all(const std::string& host, uint16_t port) {
+  std::string h = host;
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  net::asio::io_context io;
+  net::tcp::resolver resolver(io);
+  net::error_code ec;
+  auto results = resolver.resolve(h, std::to_string(port), ec);
+  if (ec || results.empty()) {
+    return unexpected(ErrorKind::Unavailable, "cannot resolve '" + h + "': " + ec.message());
+  }
+  std::vector<net::tcp::endpoint> eps;
+  for (const auto& r : results)
+    eps.push_back(r.endpoint());
+  return eps;
+}
+
+}  // namespace
+
+std::string listener_key(const config::Listener& l) {
+  return l.host + ":" + std::to_string(l.port);
+}
+
+Result<std::shared_ptr<const Snapshot>> compile_snapshot(config::ProxyConfig config,
+                                                         uint64_t generation) {
+  auto snap = std::make_shared<Snapshot>();
+  snap->generation = generation;
+  snap->head_limits = {config.limits.max_header_bytes, config.limits.max_header_count,
+                       config.limits.max_uri_length};
+  for (const auto& l : config.listeners) {
+    if (!l.tls) continue;
+    auto tls = net::ServerTls::create(*l.tls);
+    if (!tls)
+      return unexpected(tls.error().with_context(where(l.where) + "listener '" + l.name + "'"));
+    snap->listener_tls[listener_key(l)] = std::move(*tls);
+  }
+  std::vector<std::string> ids;
+  for (const auto& b : config.backends) {
+    auto target = std::make_shared<http::BackendTarget>();
+    target->id = b.id;
+    target->tls = b.scheme == "https";
+    uint16_t default_port = target->tls ? 443 : 80;
+    std::string host = b.host;
+    target->host_header = b.port == default_port ? host : host + ":" + std::to_string(b.port);
+    target->base_path = b.base_path;
+    target->max_idle = b.max_idle_connections;
+    auto eps = resolve_all(b.host, b.port);
+    if (!eps)
+      return unexpected(eps.error().with_context(where(b.where) + "backend '" + b.id + "'"));
+    target->endpoints = std::move(*eps);
+    if (target->tls) {
+      std::string bare = host;
+      if (bare.size() >= 2 && bare.front() == '[') bare = bare.substr(1, bare.size() - 2);
+      auto tls = net::BackendTls::create(b.tls, bare);
+      if (!tls)
+        return unexpected(tls.error().with_context(where(b.where) + "backend '" + b.id + "'"));
+      target->tls_context = std::move(*tls);
+    }
+    ids.push_back(b.id);
+    snap->backends.push_back(std::move(target));
+  }
+  GH_TRY(auto routes, RouteTable::build(config.apis, ids));
+  snap->routes = std::move(routes);
+  snap->config = std::move(config);
+  return std::shared_ptr<const Snapshot>(std::move(snap));
+}
+
+}  // namespace gh::gateway

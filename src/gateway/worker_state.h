@@ -1,0 +1,71 @@
+#pragma once
+
+#include <list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gateway/access_log.h"
+#include "gateway/metrics.h"
+#include "gateway/snapshot.h"
+#include "http/backend_pool.h"
+#include "net/worker.h"
+
+namespace gh::gateway {
+
+/// A live client connection as drain sees it: its socket, and whether a request is in flight.
+struct SessionHook {
+  net::tcp::socket* socket = nullptr;
+  bool busy = false;
+};
+
+/// Everything one worker owns. Touched only from that worker's thread (reload and drain reach it
+/// through net::asio::post), so none of it needs a lock.
+class WorkerState {
+ public:
+  WorkerState(net::Worker& worker, WorkerMetrics& metrics, std::shared_ptr<LogSink> sink);
+
+  net::Worker& worker() noexcept { return worker_; }
+  net::asio::io_context& io() noexcept { return worker_.io(); }
+  WorkerMetrics& metrics() noexcept { return metrics_; }
+  AccessLog& access_log() noexcept { return log_; }
+  const std::shared_ptr<const Snapshot>& snapshot() const noexcept { return snapshot_; }
+  std::shared_ptr<http::BackendPool> pool(size_t backend_index) { return pools_[backend_index]; }
+
+  /// Switches to a new configuration: new connections and requests use it; connections to
+  /// backends from the old one finish their exchange and are then closed.
+  void install(std::shared_ptr<const Snapshot> snapshot);
+
+  /// A fresh X-Request-Id: a random per-worker prefix and a counter (unique, no syscall).
+  std::string next_request_id();
+
+  /// A relay buffer of kRelayBufferSize bytes, recycled per worker.
+  std::unique_ptr<char[]> take_buffer();
+  void give_buffer(std::unique_ptr<char[]> buf);
+  static constexpr size_t kRelayBufferSize = 64 * 1024;
+
+  std::list<SessionHook>::iterator add_session(net::tcp::socket* socket);
+  void remove_session(std::list<SessionHook>::iterator it);
+  size_t session_count() const noexcept { return sessions_.size(); }
+
+  /// Drops pooled backend connections (before the worker's loop is destroyed at exit).
+  void release_connections() { pools_.clear(); }
+
+  bool draining() const noexcept { return draining_; }
+  /// Stops keep-alive: idle connections are closed now, busy ones after their response.
+  void begin_drain();
+
+ private:
+  net::Worker& worker_;
+  WorkerMetrics& metrics_;
+  AccessLog log_;
+  std::shared_ptr<const Snapshot> snapshot_;
+  std::vector<std::shared_ptr<http::BackendPool>> pools_;
+  std::vector<std::unique_ptr<char[]>> spare_buffers_;
+  std::list<SessionHook> sessions_;
+  std::string id_prefix_;
+  uint64_t id_counter_ = 0;
+  bool draining_ = false;
+};
+
+}  // namespace gh::gateway

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "http/error_response.h"
+
+namespace gh::http {
+
+/// Limits enforced while a request head arrives, before any parser sees it.
+struct HeadLimits {
+  uint32_t max_header_bytes = 16 * 1024;
+  uint32_t max_header_count = 100;
+  uint32_t max_uri_length = 8 * 1024;
+};
+
+/// Incremental, byte-exact validator of a request head (request line + header lines + CRLF).
+/// It rejects what Beast's parser tolerates and what request smuggling relies on (RFC 9112):
+/// bare CR or bare LF line endings, obs-fold continuation lines, NUL and other control bytes,
+/// whitespace between a field name and its colon, an empty field name; and it enforces the URI,
+/// header-count and header-size limits as the bytes arrive, so an oversized head is refused
+/// without being buffered. Leading empty lines before the request line are skipped (§2.2).
+class HeadScanner {
+ public:
+  enum class State : uint8_t { NeedMore, Complete, Rejected };
+
+  explicit HeadScanner(const HeadLimits& limits) noexcept : limits_(limits) {}
+
+  /// Scans the bytes of `buffer` not yet seen (the buffer holds the head from its first byte and
+  /// may grow between calls). On Complete, head_size() is the length of the head in `buffer`.
+  State scan(std::string_view buffer) noexcept;
+
+  size_t head_size() const noexcept { return head_size_; }
+  /// Bytes of leading empty lines skipped before the request line.
+  size_t leading_skip() const noexcept { return leading_; }
+  ProxyError error() const noexcept { return error_; }
+  std::string_view reason() const noexcept { return reason_; }
+
+ private:
+  State reject(ProxyError e, std::string_view why) noexcept;
+
+  const HeadLimits& limits_;
+  size_t pos_ = 0;
+  size_t head_size_ = 0;
+  size_t leading_ = 0;
+  uint32_t headers_ = 0;
+  uint32_t line_len_ = 0;
+  uint32_t uri_len_ = 0;
+  uint8_t spaces_in_request_line_ = 0;
+  bool started_ = false;  // request line began
+  bool in_request_line_ = true;
+  bool saw_cr_ = false;
+  bool in_name_ = true;  // header line: still in the field name
+  ProxyError error_ = ProxyError::BadRequest;
+  std::string_view reason_;
+};
+
+}  // namespace gh::http

@@ -1,0 +1,41 @@
+#include "net/listen_socket.h"
+
+#include <sys/socket.h>
+
+#include <boost/asio/ip/address.hpp>
+
+namespace gh::net {
+
+Result<tcp::endpoint> resolve_endpoint(const std::string& host, uint16_t port) {
+  error_code ec;
+  std::string h = host;
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  auto addr = asio::ip::make_address(h.empty() ? "0.0.0.0" : h, ec);
+  if (!ec) return tcp::endpoint(addr, port);
+  asio::io_context io;
+  tcp::resolver resolver(io);
+  auto results = resolver.resolve(h, std::to_string(port), ec);
+  if (ec || results.empty()) {
+    return unexpected(ErrorKind::InvalidArgument, "cannot resolve '" + h + "': " + ec.message());
+  }
+  return results.begin()->endpoint();
+}
+
+Result<void> open_acceptor(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, int backlog) {
+  error_code ec;
+  std::string where = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  acceptor.open(endpoint.protocol(), ec);
+  if (ec) return unexpected(ErrorKind::Io, "cannot open socket for " + where + ": " + ec.message());
+  acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  int one = 1;
+  if (::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+    return unexpected(ErrorKind::Io, "cannot set SO_REUSEPORT on " + where);
+  }
+  acceptor.bind(endpoint, ec);
+  if (ec) return unexpected(ErrorKind::Io, "cannot bind " + where + ": " + ec.message());
+  acceptor.listen(backlog, ec);
+  if (ec) return unexpected(ErrorKind::Io, "cannot listen on " + where + ": " + ec.message());
+  return {};
+}
+
+}  // namespace gh::net
