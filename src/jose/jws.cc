@@ -98,6 +98,15 @@ Result<VerifiedJws> verify_compact(std::string_view token, const JwkSet& keys,
   if (has_kid) {
     const Jwk* key = keys.find(kid);
     if (key == nullptr) {
+      // Keys configured without a kid (a PEM key, APIM issuer-signing-keys without id) cannot be
+      // selected by kid, so they stay candidates; otherwise the kid is unknown and the caller
+      // may refresh its JWKS.
+      for (const Jwk& k : keys.keys()) {
+        if (k.kid().empty() && k.check_usable(*alg, false) &&
+            signature_ok(k, *alg, jws.signing_input, jws.signature)) {
+          return VerifiedJws{*alg, {}, std::move(jws.header), std::move(jws.payload)};
+        }
+      }
       return fail(JwtError::UnknownKey, "no key with kid \"" + std::string(kid) + "\"");
     }
     GH_TRY_STATUS(key->check_usable(*alg, false));

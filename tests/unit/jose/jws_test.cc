@@ -204,6 +204,17 @@ TEST_F(Attacks, UnknownKidIsReportedForRefresh) {
   EXPECT_EQ(code_of(verify_compact(bad_kid, set_)), JwtError::Malformed);
 }
 
+TEST_F(Attacks, KeysWithoutKidAreTriedForAnUnknownKid) {
+  std::vector<Jwk> keys;
+  keys.push_back(test::public_of(test::private_jwk("RSA")));  // same key material, no kid
+  auto set = JwkSet::from_keys(std::move(keys));
+  const std::string t = forge(rsa_, JwsAlg::RS256, R"({"alg":"RS256","kid":"whatever"})");
+  EXPECT_TRUE(verify_compact(t, *set));
+  Jwk other = test::private_jwk("P-256");
+  const std::string bad = forge(other, JwsAlg::ES256, R"({"alg":"ES256","kid":"whatever"})");
+  EXPECT_EQ(code_of(verify_compact(bad, *set)), JwtError::UnknownKey);
+}
+
 TEST_F(Attacks, NoKidTriesEveryKeyOfTheRightType) {
   std::vector<Jwk> keys;
   keys.push_back(test::public_of(test::private_jwk("P-256", "ec")));
