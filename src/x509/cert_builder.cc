@@ -172,8 +172,22 @@ Result<SubjectAltNames> parse_san_list(std::string_view text) {
   return out;
 }
 
-Result<Certificate> make_self_signed(EVP_PKEY* key, const CertSpec& spec,
-                                     const core::Clock& clock) {
+namespace {
+
+Result<void> add_authority_key_id(X509* cert, X509* issuer) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
+  crypto::X509ExtensionPtr ext(
+      X509V3_EXT_conf_nid(nullptr, &ctx, NID_authority_key_identifier, "keyid:always"));
+  if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) {
+    return unexpected(crypto::openssl_error("cannot add authorityKeyIdentifier"));
+  }
+  return {};
+}
+
+// Builds and signs a certificate for `key`; self-signed when `issuer` is null.
+Result<Certificate> build_certificate(EVP_PKEY* key, const CertSpec& spec, const core::Clock& clock,
+                                      const Certificate* issuer, EVP_PKEY* issuer_key) {
   if (spec.days <= 0 || spec.days > 36500) return invalid("--days must be 1..36500");
   GH_TRY(auto name, parse_distinguished_name(spec.subject));
   crypto::X509Ptr cert(X509_new());
@@ -195,7 +209,9 @@ Result<Certificate> make_self_signed(EVP_PKEY* key, const CertSpec& spec,
     return unexpected(crypto::openssl_error("cannot set validity"));
   }
   if (X509_set_subject_name(cert.get(), name.get()) != 1 ||
-      X509_set_issuer_name(cert.get(), name.get()) != 1 || X509_set_pubkey(cert.get(), key) != 1) {
+      X509_set_issuer_name(cert.get(),
+                           issuer ? X509_get_subject_name(issuer->get()) : name.get()) != 1 ||
+      X509_set_pubkey(cert.get(), key) != 1) {
     return unexpected(crypto::openssl_error("cannot set names or key"));
   }
   if (spec.is_ca) {
@@ -210,6 +226,7 @@ Result<Certificate> make_self_signed(EVP_PKEY* key, const CertSpec& spec,
     GH_TRY_STATUS(add_ext(cert.get(), NID_ext_key_usage, "serverAuth,clientAuth"));
   }
   GH_TRY_STATUS(add_ext(cert.get(), NID_subject_key_identifier, "hash"));
+  if (issuer) GH_TRY_STATUS(add_authority_key_id(cert.get(), issuer->get()));
   if (!spec.sans.empty()) {
     GH_TRY(auto names, general_names(spec.sans));
     if (X509_add1_ext_i2d(cert.get(), NID_subject_alt_name, names.get(), 0, X509V3_ADD_DEFAULT) !=
@@ -217,10 +234,27 @@ Result<Certificate> make_self_signed(EVP_PKEY* key, const CertSpec& spec,
       return unexpected(crypto::openssl_error("cannot add subjectAltName"));
     }
   }
-  if (X509_sign(cert.get(), key, signing_digest(key)) <= 0) {
+  EVP_PKEY* signer = issuer ? issuer_key : key;
+  if (X509_sign(cert.get(), signer, signing_digest(signer)) <= 0) {
     return unexpected(crypto::openssl_error("cannot sign certificate"));
   }
   return Certificate(std::move(cert));
+}
+
+}  // namespace
+
+Result<Certificate> make_self_signed(EVP_PKEY* key, const CertSpec& spec,
+                                     const core::Clock& clock) {
+  return build_certificate(key, spec, clock, nullptr, nullptr);
+}
+
+Result<Certificate> make_issued(EVP_PKEY* key, const CertSpec& spec, const Certificate& issuer,
+                                EVP_PKEY* issuer_key, const core::Clock& clock) {
+  if (X509_check_private_key(issuer.get(), issuer_key) != 1) {
+    crypto::clear_openssl_errors();
+    return invalid("issuer key does not match the issuer certificate");
+  }
+  return build_certificate(key, spec, clock, &issuer, issuer_key);
 }
 
 Result<crypto::X509ReqPtr> make_csr(EVP_PKEY* key, const CertSpec& spec) {

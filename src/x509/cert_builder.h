@@ -32,6 +32,11 @@ Result<SubjectAltNames> parse_san_list(std::string_view text);
 /// digitalSignature(+keyEncipherment for RSA) and serverAuth+clientAuth.
 Result<Certificate> make_self_signed(EVP_PKEY* key, const CertSpec& spec, const core::Clock& clock);
 
+/// A certificate for `key` issued (signed) by `issuer`/`issuer_key`, e.g. a dev CA's server
+/// certificate; same profile as make_self_signed plus authorityKeyIdentifier.
+Result<Certificate> make_issued(EVP_PKEY* key, const CertSpec& spec, const Certificate& issuer,
+                                EVP_PKEY* issuer_key, const core::Clock& clock);
+
 /// A PKCS#10 certificate request signed with `key`; `days` and `is_ca` are ignored.
 Result<crypto::X509ReqPtr> make_csr(EVP_PKEY* key, const CertSpec& spec);
 
