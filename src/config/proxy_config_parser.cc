@@ -601,7 +601,9 @@ class Parser {
         if (auto s = text(*v, key)) {
           auto host = normalize_host_name(*s);
           if (host) {
-            api.host = std::move(*host);
+            // Stored as it appears in a Host header: IPv6 in brackets (RFC 9110 §7.2).
+            const bool ipv6 = host->find(':') != std::string::npos;
+            api.host = ipv6 ? "[" + *host + "]" : std::move(*host);
           } else {
             invalid(*v, key, host.error().message);
           }

@@ -254,6 +254,10 @@ Result<std::string> normalize_method(std::string_view text) {
 }
 
 Result<std::string> normalize_host_name(std::string_view text) {
+  if (text.size() > 2 && text.front() == '[' && text.back() == ']') {
+    text = text.substr(1, text.size() - 2);
+    if (!is_ipv6_literal(text)) return invalid("invalid IPv6 address in brackets");
+  }
   if (text.find(':') != std::string_view::npos) {
     if (is_ipv6_literal(text)) return core::to_lower(text);
     return invalid("expected a host name without a port");

@@ -52,7 +52,8 @@ Status check_url_template(std::string_view text);
 /// Upper-cases an HTTP method token (RFC 9110 §9.1), or accepts "*" for any method.
 Result<std::string> normalize_method(std::string_view text);
 
-/// Checks a hostname or IP literal for SNI / Host matching; returns it lower-cased.
+/// Checks a host name or IP literal (IPv6 with or without brackets) for SNI / Host matching;
+/// returns it lower-cased, IPv6 without brackets.
 Result<std::string> normalize_host_name(std::string_view text);
 
 /// Checks a SHA-256 pin (64 hex digits, ':' separators allowed) and returns it lower-case.

@@ -1,8 +1,10 @@
 #include "config/yaml_document.h"
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
 
 #include <new>
+#include <sstream>
 
 namespace gh::config {
 namespace {
@@ -10,18 +12,46 @@ namespace {
 // Long values are cut in messages: enough to recognise them, not enough to flood a terminal.
 constexpr size_t kMaxShownValue = 60;
 
+// Sees parser events without building nodes; only counts documents.
+class DocumentCounter final : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// Counts documents up to `limit`. Not YAML::LoadAll: in yaml-cpp 0.7 it never returns on some
+// malformed input (a stray ',' at the top level makes HandleNextDocument succeed forever).
+size_t count_documents(const std::string& text, size_t limit) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  size_t documents = 0;
+  while (documents < limit && parser.HandleNextDocument(counter))
+    ++documents;
+  return documents;
+}
+
 }  // namespace
 
 Result<YAML::Node> parse_yaml_document(const SubstitutedText& text, std::string_view file_name) {
   try {
-    std::vector<YAML::Node> documents = YAML::LoadAll(text.text);
-    if (documents.size() > 1) {
-      return unexpected(ErrorKind::InvalidArgument,
-                        fmt::format("{}: expected one YAML document, found {} (remove '---')",
-                                    file_name, documents.size()));
+    YAML::Node root = YAML::Load(text.text);
+    if (const size_t documents = count_documents(text.text, 2); documents > 1) {
+      return unexpected(
+          ErrorKind::InvalidArgument,
+          fmt::format("{}: expected one YAML document, found more (remove '---')", file_name));
     }
-    if (documents.empty()) return YAML::Node();
-    return documents.front();
+    return root;
   } catch (const std::bad_alloc&) {
     throw;  // out of memory is fatal, not a configuration error
   } catch (const YAML::Exception& e) {

@@ -157,6 +157,9 @@ TEST(NormalizeSha256Pin, HexAndColons) {
 TEST(NormalizeHostName, LowerCasesAndRejectsPorts) {
   EXPECT_EQ(*normalize_host_name("API.Example.com"), "api.example.com");
   EXPECT_EQ(*normalize_host_name("::1"), "::1");
+  EXPECT_EQ(*normalize_host_name("[::1]"), "::1");
+  EXPECT_FALSE(normalize_host_name("[a:b]"));
+  EXPECT_FALSE(normalize_host_name("[]"));
   EXPECT_FALSE(normalize_host_name("api.example.com:443"));
   EXPECT_FALSE(normalize_host_name(""));
   EXPECT_FALSE(normalize_host_name("a/b"));
