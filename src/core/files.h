@@ -1,0 +1,20 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace gh::core {
+
+/// Writes `data` to `path` atomically (a temporary file in the same directory, fsync, rename),
+/// created with `mode` (for example 0600 for private keys). Io error names the path.
+Result<void> write_file_atomic(const std::string& path, std::string_view data, unsigned mode);
+
+/// Creates `path` and its parents as directories with `mode` when missing.
+Result<void> make_directories(const std::string& path, unsigned mode);
+
+/// True when `path` names an existing regular file.
+bool file_exists(const std::string& path);
+
+}  // namespace gh::core
