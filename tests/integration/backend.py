@@ -259,7 +259,8 @@ class Backend:
         conn.sendall(b"0\r\n\r\n")
 
     def send_stream_cl(self, conn, method, size, keep_alive):
-        head = "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nContent-Type: application/octet-stream\r\n" % size
+        head = "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n" % size
+        head += "Content-Type: application/octet-stream\r\n"
         if not keep_alive:
             head += "Connection: close\r\n"
         conn.sendall((head + "\r\n").encode())

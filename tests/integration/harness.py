@@ -49,13 +49,15 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_port(port, timeout=10.0, proc=None, what="process"):
+def wait_port(port, timeout=10.0, proc=None, what="process", host="127.0.0.1"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise AssertionError("%s exited with %s before listening on %d" % (what, proc.returncode, port))
+            raise AssertionError(
+                "%s exited with %s before listening on %d" % (what, proc.returncode, port)
+            )
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            with socket.create_connection((host, port), timeout=0.5):
                 return
         except OSError:
             time.sleep(0.02)
@@ -284,7 +286,9 @@ class Conn:
             return True
 
 
-def request(port, method, target, headers=None, body=b"", tls=None, server_hostname=None, host="localhost"):
+def request(
+    port, method, target, headers=None, body=b"", tls=None, server_hostname=None, host="localhost"
+):
     with Conn(port, tls=tls, server_hostname=server_hostname) as c:
         return c.request(method, target, headers, body, host=host)
 
@@ -352,13 +356,19 @@ class Gatehouse:
             f.write(text)
         os.replace(tmp, self.config_path)
 
-    def ports(self):
-        ports = []
-        for lst in self.config.get("listeners", []):
-            ports.append(int(lst["address"].rsplit(":", 1)[1]))
+    def addresses(self):
+        """(host, port) of every listener, then the admin listener."""
+        addrs = [lst["address"] for lst in self.config.get("listeners", [])]
         if "admin" in self.config:
-            ports.append(int(self.config["admin"]["address"].rsplit(":", 1)[1]))
-        return ports
+            addrs.append(self.config["admin"]["address"])
+        out = []
+        for a in addrs:
+            host, port = a.rsplit(":", 1)
+            out.append((host.strip("[]"), int(port)))
+        return out
+
+    def ports(self):
+        return [p for _, p in self.addresses()]
 
     @property
     def port(self):
@@ -382,8 +392,8 @@ class Gatehouse:
         )
         on_cleanup(self.tc, self.kill)
         try:
-            for p in self.ports():
-                wait_port(p, 10.0, self.proc, "gatehouse")
+            for host, p in self.addresses():
+                wait_port(p, 10.0, self.proc, "gatehouse", host)
         except AssertionError as e:
             raise AssertionError("%s\nstderr:\n%s" % (e, self.stderr_text()[-3000:]))
 
@@ -437,7 +447,12 @@ def base_config(listen_port, backend_url, admin_port=None, **extra):
     }
     if admin_port:
         cfg["admin"] = {"address": "127.0.0.1:%d" % admin_port}
-    cfg["timeouts"] = {"header_read": "2s", "backend_connect": "1s", "backend_response": "5s", "drain": "5s"}
+    cfg["timeouts"] = {
+        "header_read": "2s",
+        "backend_connect": "1s",
+        "backend_response": "5s",
+        "drain": "5s",
+    }
     cfg["backends"] = [{"id": "echo", "url": backend_url}]
     cfg["apis"] = [{"name": "all", "path": "/", "backend": "echo"}]
     cfg.update(extra)
