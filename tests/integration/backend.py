@@ -9,7 +9,8 @@ Endpoints (any method):
                   body_sha256, conn_id, conn_request (n-th request on this TCP connection).
                   ?resp_hop=1 adds hop-by-hop response headers (for the removal tests).
   /upload         like /echo; ?nohash=1 skips hashing (1 GiB uploads).
-  /stream?size=N  N bytes of a repeating pattern, chunked (&cl=1: Content-Length instead).
+  /stream?size=N  N bytes of a repeating pattern, chunked (&cl=1: Content-Length instead;
+                  &delay_ms=D: four chunks, each after a D ms pause).
   /status/N       status N; 204 and 304 carry no body.
   /slow?ms=N      sleeps N ms, then answers like /echo.
   /close          closes the socket without answering.
@@ -243,16 +244,19 @@ class Backend:
             conn.sendall(head)
         elif chunked_size is not None:
             conn.sendall(head)
-            self.send_chunked(conn, chunked_size)
+            self.send_chunked(conn, chunked_size, int(query.get("delay_ms", "0")) / 1000.0)
         else:
             conn.sendall(head + body)
         return keep_alive
 
-    def send_chunked(self, conn, size):
+    def send_chunked(self, conn, size, delay=0.0):
         block = pattern_bytes(BUF + len(PATTERN))
         sent = 0
+        step = min(BUF, max(1, size // 4)) if delay else BUF
         while sent < size:
-            n = min(BUF, size - sent)
+            if delay:
+                time.sleep(delay)
+            n = min(step, size - sent)
             off = sent % len(PATTERN)
             conn.sendall(b"%x\r\n" % n + block[off : off + n] + b"\r\n")
             sent += n

@@ -5,12 +5,15 @@ pending_contract. Move each into its test_*.py file once it passes.
 - invalid chunk framing: expected APIM 400 + close; the proxy closes without a response (499).
 - slowloris: expected APIM 408 + close after timeouts.header_read; the proxy closes silently.
 - Content-Length above limits.max_body_bytes: expected 413; the proxy answers 400.
+- timeouts.backend_response bounds the wait for response headers only; the proxy cuts a body that
+  is still streaming when it expires (the connection is closed mid-body).
 """
 
 import time
 import unittest
 
 from harness import Conn, GatehouseTestCase
+import backend as test_backend
 import test_limits
 import test_smuggling
 
@@ -46,6 +49,12 @@ class PendingSmugglingTest(GatehouseTestCase):
 class PendingLimitsTest(GatehouseTestCase):
     setUpClass = classmethod(test_limits.LimitsTest.setUpClass.__func__)
     req = test_limits.LimitsTest.req
+
+    def test_backend_response_timeout_covers_headers_only(self):
+        # Headers arrive at once; the body trickles for ~2.4 s, past backend_response (1 s).
+        r = self.req("GET", "/stream?size=4000&delay_ms=600")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.body, test_backend.pattern_bytes(4000))
 
     def test_content_length_body_too_large_413(self):
         self.assertApimError(self.req("POST", "/upload", body=b"x" * 1001), 413)

@@ -41,6 +41,8 @@ class BackendTlsTest(GatehouseTestCase):
             ("wrong-name", tls_url, {"ca": ca, "server_name": "wrong.test"}),
             ("untrusted", tls_url, {"ca": p["ca2"] + ".pem", "server_name": "backend.test"}),
             ("system-store", tls_url, {"server_name": "backend.test"}),
+            ("no-verify", tls_url, {"ca": p["ca2"] + ".pem", "server_name": "wrong.test",
+                                    "verify": False}),
             ("pin-ok", tls_url, {"ca": ca, "server_name": "backend.test", "pinned_sha256": pin}),
             ("pin-wrong", tls_url, {"ca": ca, "server_name": "backend.test",
                                     "pinned_sha256": hashlib.sha256(b"not it").hexdigest()}),
@@ -74,6 +76,9 @@ class BackendTlsTest(GatehouseTestCase):
     def test_untrusted_ca_502(self):
         self.assertApimError(self.get("untrusted"), 502)
         self.assertApimError(self.get("system-store"), 502)
+
+    def test_verify_false_accepts_any_certificate(self):
+        self.assertEqual(self.get("no-verify").status, 200)
 
     def test_pinned_thumbprint(self):
         self.assertEqual(self.get("pin-ok").status, 200)

@@ -104,6 +104,13 @@ class LimitsTest(GatehouseTestCase):
     def test_backend_connect_timeout_504(self):
         self.assertApimError(self.req("GET", "/hole/x"), 504)
 
+    def test_client_connection_close_is_honoured(self):
+        c = Conn(self.gh.port)
+        self.addCleanup(c.close)
+        r = c.request("GET", "/echo", [("Connection", "close")])
+        self.assertEqual(r.status, 200)
+        self.assertTrue(c.is_closed(timeout=1.5), "connection kept open after Connection: close")
+
     def test_error_keeps_client_connection_usable(self):
         # 502/504 are the backend's fault: the client connection may be kept alive.
         c = Conn(self.gh.port)
