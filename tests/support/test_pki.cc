@@ -26,8 +26,10 @@ void check(bool ok, const char* what) {
   if (!ok) die(what);
 }
 
-crypto::EvpPkeyPtr new_key() {
-  auto key = crypto::generate_ec("P-256");
+crypto::EvpPkeyPtr new_key(TestKeyType type) {
+  auto key = type == TestKeyType::Rsa2048   ? crypto::generate_rsa(2048)
+             : type == TestKeyType::Ed25519 ? crypto::generate_ed25519()
+                                            : crypto::generate_ec("P-256");
   if (!key) die("key generation");
   return std::move(*key);
 }
@@ -115,7 +117,7 @@ TestPki::TestPki(int64_t now) : now_(now) {
 }
 
 TestCert TestPki::issue(const TestCert* issuer, const TestCertOptions& o) {
-  TestCert out{crypto::X509Ptr(X509_new()), new_key()};
+  TestCert out{crypto::X509Ptr(X509_new()), new_key(o.key_type)};
   X509* cert = out.cert.get();
   check(cert != nullptr, "X509_new");
   X509_set_version(cert, X509_VERSION_3);
@@ -155,7 +157,9 @@ TestCert TestPki::issue(const TestCert* issuer, const TestCertOptions& o) {
   append("URI", o.uris);
   append("email", o.emails);
   if (!san.empty()) add_ext(cert, issuer_cert, NID_subject_alt_name, san);
-  check(X509_sign(cert, signing_key, crypto::md(crypto::DigestAlg::Sha256)) > 0, "X509_sign");
+  const bool pure = EVP_PKEY_get_base_id(signing_key) == EVP_PKEY_ED25519;  // no digest
+  check(X509_sign(cert, signing_key, pure ? nullptr : crypto::md(crypto::DigestAlg::Sha256)) > 0,
+        "X509_sign");
   return out;
 }
 

@@ -13,7 +13,8 @@
 //       └── ocsp_responder  id-kp-OCSPSigning, for delegated OCSP responses
 //   other_root ("Untrusted Root CA") └── untrusted_leaf
 //
-// All keys are EC P-256 (fast to generate). Times are relative to now(), a fixed instant.
+// All keys are EC P-256 (fast to generate) unless TestCertOptions::key_type says otherwise. Times
+// are relative to now(), a fixed instant.
 
 #include <chrono>
 #include <cstdint>
@@ -51,6 +52,9 @@ struct TestCert {
   core::Bytes der() const;
 };
 
+/// Key algorithm of a certificate made by TestPki::issue().
+enum class TestKeyType { Ec256, Rsa2048, Ed25519 };
+
 /// What to put into a certificate made by TestPki::issue().
 struct TestCertOptions {
   std::string cn = {};
@@ -64,6 +68,7 @@ struct TestCertOptions {
   int path_len = -1;               // CA only; -1 = no pathLenConstraint
   std::string ext_key_usage = {};  // OpenSSL syntax, e.g. "serverAuth,clientAuth", "OCSPSigning"
   long serial = 0;                 // 0 = next sequential serial
+  TestKeyType key_type = TestKeyType::Ec256;
 };
 
 /// OCSP answer kinds for make_ocsp_response().

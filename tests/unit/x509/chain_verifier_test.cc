@@ -1,6 +1,7 @@
 #include "x509/chain_verifier.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "crypto/key.h"
 #include "support/test_pki.h"
@@ -194,6 +195,23 @@ TEST_F(ChainVerifierTest, PurposeIsChecked) {
   EXPECT_TRUE(verify(pki_->client(), o));
 }
 
+TEST_F(ChainVerifierTest, RsaAndEd25519Leaves) {
+  test::TestPki pki;
+  auto rsa =
+      pki.issue(&pki.intermediate(), {.cn = "rsa.test", .key_type = test::TestKeyType::Rsa2048});
+  auto ed_ca = pki.issue(&pki.root(),
+                         {.cn = "Ed CA", .is_ca = true, .key_type = test::TestKeyType::Ed25519});
+  auto ed = pki.issue(&ed_ca, {.cn = "ed.test"});
+  std::vector<Certificate> anchors{cert(pki.root())};
+  auto s = TrustStore::create(anchors);
+  ASSERT_TRUE(s);
+  test::FixedClock clock(pki.now());
+  std::vector<Certificate> helpers{cert(pki.intermediate()), cert(ed_ca)};
+  EXPECT_TRUE(verify_chain(cert(rsa), helpers, *s, clock));
+  EXPECT_TRUE(verify_chain(cert(ed), helpers, *s, clock));
+  EXPECT_EQ(EVP_PKEY_get_base_id(cert(rsa).public_key().get()), EVP_PKEY_RSA);
+}
+
 TEST_F(ChainVerifierTest, MapsCodesAndNames) {
   EXPECT_EQ(map_openssl_verify_error(X509_V_ERR_CERT_REVOKED), VerifyError::Revoked);
   EXPECT_EQ(map_openssl_verify_error(X509_V_ERR_OUT_OF_MEM), VerifyError::Other);
@@ -210,8 +228,22 @@ TEST_F(ChainVerifierTest, TrustStoreFromFiles) {
   ASSERT_TRUE(server);
   core::SystemClock clock;
   VerifyOptions o;
-  o.expected_host = "localhost";
-  EXPECT_TRUE(verify_chain(server->front(), {}, *s, clock, o));
+  o.purpose = X509_PURPOSE_SSL_SERVER;
+  for (const char* host : {"localhost", "127.0.0.1", "::1"}) {
+    o.expected_host = host;
+    EXPECT_TRUE(verify_chain(server->front(), {}, *s, clock, o)) << host;
+  }
+  auto client = load_certificates(*crypto::read_file(files.client_cert));
+  ASSERT_TRUE(client);
+  VerifyOptions c;
+  c.purpose = X509_PURPOSE_SSL_CLIENT;
+  EXPECT_TRUE(verify_chain(client->front(), {}, *s, clock, c));
+  struct stat st {};
+  ASSERT_EQ(::stat(files.server_key.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto key = crypto::load_private_key(*crypto::read_file(files.client_key));
+  ASSERT_TRUE(key);
+  EXPECT_EQ(EVP_PKEY_eq(key->get(), client->front().public_key().get()), 1);
   auto missing = TrustStore::load_files(files.dir + "/nope.pem");
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().message.find("nope.pem"), std::string::npos);
