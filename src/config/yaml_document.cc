@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/eventhandler.h>
 
+#include <algorithm>
 #include <new>
 #include <sstream>
 
@@ -104,17 +105,21 @@ void Diagnostics::error_at_line(int line, std::string_view message) {
     return;
   }
   if (line > 0) {
-    errors_.push_back(fmt::format("{}:{}: {}", file_, line, message));
+    errors_.emplace_back(line, fmt::format("{}:{}: {}", file_, line, message));
   } else {
-    errors_.push_back(fmt::format("{}: {}", file_, message));
+    errors_.emplace_back(0, fmt::format("{}: {}", file_, message));
   }
 }
 
 std::string Diagnostics::joined() const {
+  // The parser visits keys in schema order; users read top to bottom.
+  std::vector<std::pair<int, std::string>> sorted = errors_;
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
   std::string out;
-  for (const auto& e : errors_) {
+  for (const auto& [line, text] : sorted) {
     if (!out.empty()) out.push_back('\n');
-    out += e;
+    out += text;
   }
   if (truncated_) out += fmt::format("\n{}: too many errors; stopped after {}", file_, kMaxErrors);
   return out;

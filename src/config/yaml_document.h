@@ -8,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/env_substitution.h"
@@ -38,8 +39,7 @@ class Diagnostics {
 
   bool empty() const { return errors_.empty(); }
   bool full() const { return errors_.size() >= kMaxErrors; }
-  const std::vector<std::string>& errors() const { return errors_; }
-  /// All errors joined with newlines.
+  /// All errors joined with newlines, ordered by line (stable: same-line errors keep their order).
   std::string joined() const;
 
  private:
@@ -47,7 +47,7 @@ class Diagnostics {
 
   std::string file_;
   const SubstitutedText& text_;
-  std::vector<std::string> errors_;
+  std::vector<std::pair<int, std::string>> errors_;  // line, message
   bool truncated_ = false;
 };
 

@@ -524,8 +524,10 @@ timeouts:
   EXPECT_CONTAINS(e, "gatehouse.yaml:3: listeners[0].address");
   EXPECT_CONTAINS(e, "gatehouse.yaml:6: apis[0].backend_url");
   EXPECT_CONTAINS(e, "gatehouse.yaml:8: timeouts.idle");
-  // One per line, in file order.
+  // One per line, in file order, even across the schema's own order.
   EXPECT_LT(e.find("gatehouse.yaml:1:"), e.find("gatehouse.yaml:3:"));
+  const std::string f = error_of("listeners:\n  - address: 127.0.0.1:0\n    tsl: {}\napis: []\n");
+  EXPECT_LT(f.find("gatehouse.yaml:2:"), f.find("gatehouse.yaml:3:")) << f;
 }
 
 TEST(ProxyConfigParser, ErrorCountIsCapped) {
