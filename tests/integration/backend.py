@@ -15,6 +15,8 @@ Endpoints (any method):
   /slow?ms=N      sleeps N ms, then answers like /echo.
   /close          closes the socket without answering.
   /garbage        answers with bytes that are not HTTP.
+  /truncate       promises Content-Length 1000, sends 10 bytes and closes.
+  /both-framing   a response with Content-Length and Transfer-Encoding: chunked.
   /log            JSON list of the requests seen so far (never itself), each with "completed"
                   (false while or if its body never fully arrived); ?clear=1 empties it.
 HEAD gets the GET headers without a body. `Expect: 100-continue` gets an interim 100.
@@ -167,6 +169,15 @@ class Backend:
         keep_alive = version == "HTTP/1.1" and lower.get("connection", "").lower() != "close"
 
         if path == "/close":
+            conn.close()
+            return False
+        if path == "/truncate":  # promises 1000 bytes, sends 10, closes
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789")
+            conn.close()
+            return False
+        if path == "/both-framing":  # Content-Length and Transfer-Encoding together
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n"
+                         b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
             conn.close()
             return False
         if path == "/garbage":

@@ -116,6 +116,26 @@ class Http11Test(GatehouseTestCase):
         self.assertEqual(r.status, 200)
         self.assertEqual(r.json()["target"], "/echo/after")
 
+    def test_truncated_backend_body_aborts_client_connection(self):
+        # Headers were already relayed: the only honest signal left is closing the connection
+        # before the promised length, never padding or reusing it.
+        c = self.conn()
+        c.send(b"GET /truncate HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        try:
+            r = c.read_response()
+        except (EOFError, ConnectionResetError):
+            return
+        self.assertEqual(r.status, 502, r)  # or the proxy checked the length before relaying
+
+    def test_backend_response_with_cl_and_te(self):
+        # RFC 9112 6.3: an error, or forwarded with Content-Length removed; never both.
+        r = request(self.gh.port, "GET", "/both-framing")
+        if r.status == 502:
+            self.assertApimError(r, 502)
+        else:
+            self.assertEqual((r.status, r.body), (200, b"hello"))
+            self.assertIsNone(r.header("Content-Length"), r)
+
     def test_hop_by_hop_request_headers_removed(self):
         hdrs = [
             ("Connection", "keep-alive, X-Custom-Hop"),
