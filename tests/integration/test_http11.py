@@ -224,6 +224,10 @@ class Http11Test(GatehouseTestCase):
         self.assertEqual(len(ids), 2)
         r = request(self.gh.port, "GET", "/echo/rid", [("X-Request-Id", "b" * 200)])
         self.assertEqual(r.header("X-Request-Id"), "b" * 200)
+        # obs-text is a legal header byte but not printable: replaced, not echoed.
+        r = request(self.gh.port, "GET", "/echo/rid", [("X-Request-Id", "bad\xe9id")])
+        self.assertEqual(r.status, 200, r)
+        self.assertNotIn("bad", r.header("X-Request-Id"))
 
     def test_traceparent_unchanged(self):
         tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -269,6 +273,20 @@ class MultiWorkerTest(GatehouseTestCase):
             for i, c in enumerate(conns):
                 r = c.request("GET", "/echo/%d/%d" % (round_, i))
                 self.assertEqual((r.status, r.json()["target"]), (200, "/echo/%d/%d" % (round_, i)))
+
+
+class AccessLogStdoutTest(GatehouseTestCase):
+    def test_access_log_to_stdout(self):
+        backend = TestBackend(self)
+        cfg = harness.base_config(free_port(), backend.url, access_log="stdout")
+        gh = Gatehouse(self, cfg)
+        r = request(gh.port, "GET", "/echo/out", [("X-Request-Id", "stdout-1")])
+        self.assertEqual(r.status, 200)
+        self.assertEqual(gh.terminate(), 0)  # exit flushes the log
+        with open(os.path.join(gh.dir, "stdout.log")) as f:
+            lines = [json.loads(line) for line in f if line.strip()]
+        self.assertEqual([l["path"] for l in lines if l.get("request_id") == "stdout-1"],
+                         ["/echo/out"])
 
 
 class AccessLogNotFoundTest(GatehouseTestCase):

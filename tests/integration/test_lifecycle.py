@@ -114,6 +114,20 @@ class LifecycleTest(GatehouseTestCase):
         self.assertEqual(getattr(slow.result, "status", slow.result), 200)
         self.assertEqual(self.gh.proc.wait(10), 0)
 
+    def test_drain_deadline_bounds_shutdown(self):
+        self.gh.kill()
+        self.cfg["timeouts"]["drain"] = "1s"
+        self.gh = Gatehouse(self, self.cfg)
+        slow = InFlight(self.gh.port, "/a/slow?ms=8000")
+        slow.start()
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        self.gh.signal(signal.SIGTERM)
+        self.gh.proc.wait(6)  # raises TimeoutExpired if the drain deadline is ignored
+        self.assertLess(time.monotonic() - t0, 6)
+        slow.join(10)
+        self.assertNotEqual(getattr(slow.result, "status", None), 200)
+
 
 if __name__ == "__main__":
     unittest.main()
