@@ -1,0 +1,360 @@
+#include "http/head_scanner.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <string_view>
+
+namespace gh::http {
+namespace {
+
+using State = HeadScanner::State;
+
+struct Outcome {
+  State state = State::NeedMore;
+  size_t head_size = 0;
+  size_t leading = 0;
+  ProxyError error = ProxyError::BadRequest;
+  std::string reason;
+  // How many bytes had been handed to the scanner when it gave its verdict.
+  size_t fed = 0;
+};
+
+Outcome outcome_of(const HeadScanner& s, State st, size_t fed) {
+  return {st, s.head_size(), s.leading_skip(), s.error(), std::string(s.reason()), fed};
+}
+
+// The whole input in one call, as when a single read carries the full head.
+Outcome scan_whole(std::string_view in, const HeadLimits& limits = {}) {
+  HeadScanner s(limits);
+  return outcome_of(s, s.scan(in), in.size());
+}
+
+// The input grows one byte per call; stops at the first verdict.
+Outcome scan_bytewise(std::string_view in, const HeadLimits& limits = {}) {
+  HeadScanner s(limits);
+  State st = State::NeedMore;
+  size_t n = 0;
+  while (st == State::NeedMore && n < in.size()) {
+    ++n;
+    st = s.scan(in.substr(0, n));
+  }
+  return outcome_of(s, st, n);
+}
+
+// Both feeding patterns must agree; returns the one-piece result.
+Outcome scan(std::string_view in, const HeadLimits& limits = {}) {
+  Outcome whole = scan_whole(in, limits);
+  Outcome bytes = scan_bytewise(in, limits);
+  EXPECT_EQ(whole.state, bytes.state) << in;
+  EXPECT_EQ(whole.head_size, bytes.head_size) << in;
+  EXPECT_EQ(whole.leading, bytes.leading) << in;
+  if (whole.state == State::Rejected) {
+    EXPECT_EQ(whole.error, bytes.error) << in;
+    EXPECT_EQ(whole.reason, bytes.reason) << in;
+  }
+  return whole;
+}
+
+constexpr std::string_view kGet =
+    "GET /orders/17?x=1 HTTP/1.1\r\nHost: api.example.com\r\nAccept: */*\r\n\r\n";
+
+TEST(HeadScanner, CompleteHeadInOnePieceAndByteByByte) {
+  auto whole = scan_whole(kGet);
+  EXPECT_EQ(whole.state, State::Complete);
+  EXPECT_EQ(whole.head_size, kGet.size());
+  EXPECT_EQ(whole.leading, 0u);
+  auto bytes = scan_bytewise(kGet);
+  EXPECT_EQ(bytes.state, State::Complete);
+  EXPECT_EQ(bytes.head_size, kGet.size());
+  // Byte-wise, the verdict comes exactly with the final LF, not earlier.
+  EXPECT_EQ(bytes.fed, kGet.size());
+}
+
+TEST(HeadScanner, NeedsMoreUntilTheBlankLine) {
+  const HeadLimits limits;  // the scanner keeps a reference: it must outlive the scanner
+  HeadScanner s(limits);
+  for (size_t n = 0; n < kGet.size(); ++n) {
+    ASSERT_EQ(s.scan(kGet.substr(0, n)), State::NeedMore) << n;
+  }
+  EXPECT_EQ(s.scan(kGet), State::Complete);
+}
+
+TEST(HeadScanner, HeadWithoutHeaderFieldsIsComplete) {
+  constexpr std::string_view in = "GET / HTTP/1.0\r\n\r\n";
+  auto r = scan(in);
+  EXPECT_EQ(r.state, State::Complete);
+  EXPECT_EQ(r.head_size, in.size());
+}
+
+TEST(HeadScanner, HeadSizePointsPastBlankLineWithPipelinedBytes) {
+  const std::string first = "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n";
+  const std::string in = first + "hello" + "GET /b HTTP/1.1\r\nHost: h\r\n\r\n";
+  auto r = scan(in);
+  ASSERT_EQ(r.state, State::Complete);
+  EXPECT_EQ(r.head_size, first.size());
+  EXPECT_EQ(in.substr(r.head_size, 5), "hello");
+}
+
+TEST(HeadScanner, HeadSizeWithBodyBytesThatLookLikeErrors) {
+  // Bytes after the head are the body: a NUL or bare LF there is not the scanner's business.
+  const std::string first = "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\n";
+  const std::string in = first + std::string("\0\n\r", 3);
+  auto r = scan(in);
+  ASSERT_EQ(r.state, State::Complete);
+  EXPECT_EQ(r.head_size, first.size());
+}
+
+TEST(HeadScanner, LeadingEmptyLinesAreSkipped) {
+  const std::string in = "\r\n\r\n" + std::string(kGet);
+  auto r = scan(in);
+  ASSERT_EQ(r.state, State::Complete);
+  EXPECT_EQ(r.leading, 4u);
+  EXPECT_EQ(r.head_size, in.size());
+  EXPECT_EQ(in.substr(r.leading, r.head_size - r.leading), kGet);
+}
+
+TEST(HeadScanner, LeadingBareLfIsRejected) {
+  auto r = scan("\nGET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_EQ(r.state, State::Rejected);
+  EXPECT_EQ(r.error, ProxyError::BadRequest);
+}
+
+// BUG (src/http/head_scanner.cc:40): the size limit is measured from leading_, and leading_
+// moves forward with every skipped empty line, so an endless stream of CRLFs is never refused
+// while the caller (proxy_session) keeps buffering it from the first byte. Expected: Rejected
+// once the skipped lines plus the head exceed max_header_bytes; actual: NeedMore forever.
+TEST(HeadScanner, DISABLED_LeadingEmptyLinesCountTowardsTheSizeLimit) {
+  HeadLimits limits;
+  limits.max_header_bytes = 64;
+  std::string in;
+  for (int i = 0; i < 1000; ++i)
+    in += "\r\n";
+  auto r = scan(in, limits);
+  EXPECT_EQ(r.state, State::Rejected);
+  EXPECT_LE(r.fed, 66u);
+}
+
+TEST(HeadScanner, BareCrIsRejectedEverywhere) {
+  for (std::string_view in : {
+           std::string_view("GET / HTTP/1.1\rHost: h\r\n\r\n"),
+           std::string_view("GET / HTTP/1.1\r\nHost: h\rX: y\r\n\r\n"),
+           std::string_view("GET / HTTP/1.1\r\nHost: h\r\n\r\r\n"),
+           std::string_view("GET / HTTP/1.1\r\nX: a\rb\r\nHost: h\r\n\r\n"),
+           std::string_view("\r\rGET / HTTP/1.1\r\n\r\n"),
+       }) {
+    auto r = scan(in);
+    EXPECT_EQ(r.state, State::Rejected) << in;
+    EXPECT_EQ(r.error, ProxyError::BadRequest) << in;
+    EXPECT_EQ(r.reason, "bare CR in request head") << in;
+  }
+}
+
+TEST(HeadScanner, BareLfIsRejectedEverywhere) {
+  for (std::string_view in : {
+           std::string_view("GET / HTTP/1.1\nHost: h\r\n\r\n"),
+           std::string_view("GET / HTTP/1.1\r\nHost: h\nX: y\r\n\r\n"),
+           std::string_view("GET / HTTP/1.1\r\nHost: h\r\n\n"),
+           std::string_view("GET / HTTP/1.1\r\nHost: h\n\n"),
+       }) {
+    auto r = scan(in);
+    EXPECT_EQ(r.state, State::Rejected) << in;
+    EXPECT_EQ(r.error, ProxyError::BadRequest) << in;
+    EXPECT_EQ(r.reason, "bare LF in request head") << in;
+  }
+}
+
+TEST(HeadScanner, ObsFoldIsRejected) {
+  for (std::string_view in : {
+           std::string_view("GET / HTTP/1.1\r\nHost: h\r\nX-A: one\r\n two\r\n\r\n"),
+           std::string_view("GET / HTTP/1.1\r\nHost: h\r\nX-A: one\r\n\ttwo\r\n\r\n"),
+           // A folded line right after the request line (before any field).
+           std::string_view("GET / HTTP/1.1\r\n Host: h\r\n\r\n"),
+       }) {
+    auto r = scan(in);
+    EXPECT_EQ(r.state, State::Rejected) << in;
+    EXPECT_EQ(r.error, ProxyError::BadRequest) << in;
+    EXPECT_EQ(r.reason, "obsolete line folding in header") << in;
+  }
+}
+
+TEST(HeadScanner, NulIsRejectedInRequestLineNameAndValue) {
+  using namespace std::string_literals;
+  for (const std::string& in : {
+           "GET /a\0b HTTP/1.1\r\nHost: h\r\n\r\n"s,
+           "GET / HTTP/1.1\r\nHo\0st: h\r\n\r\n"s,
+           "GET / HTTP/1.1\r\nHost: h\0\r\n\r\n"s,
+       }) {
+    auto r = scan(in);
+    EXPECT_EQ(r.state, State::Rejected);
+    EXPECT_EQ(r.error, ProxyError::BadRequest);
+    EXPECT_EQ(r.reason, "NUL byte in request head");
+  }
+}
+
+TEST(HeadScanner, ControlCharactersInValueAreRejectedButHtabAndObsTextPass) {
+  for (char c : {'\x01', '\x0b', '\x0c', '\x1b', '\x1f', '\x7f'}) {
+    std::string in = "GET / HTTP/1.1\r\nHost: h\r\nX-A: a";
+    in += c;
+    in += "b\r\n\r\n";
+    auto r = scan(in);
+    EXPECT_EQ(r.state, State::Rejected) << int(c);
+    EXPECT_EQ(r.reason, "control character in header value") << int(c);
+  }
+  auto ok = scan("GET / HTTP/1.1\r\nHost: h\r\nX-A: a\tb \xc3\xa9\xff\r\n\r\n");
+  EXPECT_EQ(ok.state, State::Complete);
+}
+
+TEST(HeadScanner, ControlCharacterInRequestLineIsRejected) {
+  for (std::string_view in : {
+           std::string_view("GET\t/ HTTP/1.1\r\nHost: h\r\n\r\n"),
+           std::string_view("GET /\x7f HTTP/1.1\r\nHost: h\r\n\r\n"),
+           std::string_view("GET /\x01 HTTP/1.1\r\nHost: h\r\n\r\n"),
+       }) {
+    auto r = scan(in);
+    EXPECT_EQ(r.state, State::Rejected) << in;
+    EXPECT_EQ(r.reason, "control character in request line") << in;
+  }
+}
+
+TEST(HeadScanner, WhitespaceBeforeColonIsRejected) {
+  for (std::string_view in : {
+           std::string_view("GET / HTTP/1.1\r\nHost : h\r\n\r\n"),
+           std::string_view("GET / HTTP/1.1\r\nHost\t: h\r\n\r\n"),
+           std::string_view("GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding : chunked\r\n\r\n"),
+       }) {
+    auto r = scan(in);
+    EXPECT_EQ(r.state, State::Rejected) << in;
+    EXPECT_EQ(r.error, ProxyError::BadRequest) << in;
+    EXPECT_EQ(r.reason, "invalid character in header name") << in;
+  }
+}
+
+TEST(HeadScanner, InvalidNameCharactersAreRejected) {
+  for (std::string_view in : {
+           std::string_view("GET / HTTP/1.1\r\nX(a): h\r\n\r\n"),
+           std::string_view("GET / HTTP/1.1\r\nX\"a: h\r\n\r\n"),
+           std::string_view("GET / HTTP/1.1\r\n\xc3\xa9: h\r\n\r\n"),
+       }) {
+    auto r = scan(in);
+    EXPECT_EQ(r.state, State::Rejected) << in;
+    EXPECT_EQ(r.reason, "invalid character in header name") << in;
+  }
+  // Every tchar is accepted in a name.
+  auto ok = scan("GET / HTTP/1.1\r\nHost: h\r\nX!#$%&'*+-.^_`|~09az: v\r\n\r\n");
+  EXPECT_EQ(ok.state, State::Complete);
+}
+
+TEST(HeadScanner, EmptyHeaderNameIsRejected) {
+  auto r = scan("GET / HTTP/1.1\r\n: value\r\nHost: h\r\n\r\n");
+  EXPECT_EQ(r.state, State::Rejected);
+  EXPECT_EQ(r.reason, "empty header name");
+}
+
+TEST(HeadScanner, HeaderLineWithoutColonIsRejected) {
+  auto r = scan("GET / HTTP/1.1\r\nHost: h\r\nNoColonHere\r\n\r\n");
+  EXPECT_EQ(r.state, State::Rejected);
+  EXPECT_EQ(r.reason, "header line without a colon");
+}
+
+TEST(HeadScanner, EmptyValueIsAccepted) {
+  EXPECT_EQ(scan("GET / HTTP/1.1\r\nHost: h\r\nX-Empty:\r\n\r\n").state, State::Complete);
+}
+
+TEST(HeadScanner, RequestLineWithWrongNumberOfSpacesIsRejected) {
+  for (std::string_view in : {
+           std::string_view("GET  / HTTP/1.1\r\nHost: h\r\n\r\n"),
+           std::string_view("GET / HTTP/1.1 \r\nHost: h\r\n\r\n"),
+           std::string_view("GET /a b HTTP/1.1\r\nHost: h\r\n\r\n"),
+           std::string_view("GET /\r\nHost: h\r\n\r\n"),
+           std::string_view("GET\r\nHost: h\r\n\r\n"),
+           std::string_view("GET /HTTP/1.1\r\nHost: h\r\n\r\n"),
+       }) {
+    auto r = scan(in);
+    EXPECT_EQ(r.state, State::Rejected) << in;
+    EXPECT_EQ(r.error, ProxyError::BadRequest) << in;
+    EXPECT_EQ(r.reason, "malformed request line") << in;
+  }
+}
+
+TEST(HeadScanner, UriAtLimitPassesOneMoreIsUriTooLong) {
+  HeadLimits limits;
+  limits.max_uri_length = 32;
+  const std::string at = "/" + std::string(31, 'a');
+  const std::string over = at + "b";
+  EXPECT_EQ(scan("GET " + at + " HTTP/1.1\r\nHost: h\r\n\r\n", limits).state, State::Complete);
+  auto r = scan("GET " + over + " HTTP/1.1\r\nHost: h\r\n\r\n", limits);
+  EXPECT_EQ(r.state, State::Rejected);
+  EXPECT_EQ(r.error, ProxyError::UriTooLong);
+  EXPECT_EQ(status_of(r.error), 414);
+  // Refused on the first byte past the limit, before the rest of the line arrives.
+  auto early = scan_bytewise("GET " + over + std::string(1000, 'c'), limits);
+  EXPECT_EQ(early.state, State::Rejected);
+  EXPECT_EQ(early.error, ProxyError::UriTooLong);
+  EXPECT_EQ(early.fed, 4 + over.size());
+}
+
+TEST(HeadScanner, HeadOverMaxHeaderBytesIsHeadersTooLargeBeforeItEnds) {
+  HeadLimits limits;
+  limits.max_header_bytes = 256;
+  const std::string start = "GET / HTTP/1.1\r\nHost: h\r\nX-Big: ";
+  const std::string huge = start + std::string(10000, 'v') + "\r\n\r\n";
+  auto r = scan(huge, limits);
+  EXPECT_EQ(r.state, State::Rejected);
+  EXPECT_EQ(r.error, ProxyError::HeadersTooLarge);
+  EXPECT_EQ(status_of(r.error), 431);
+  auto bytes = scan_bytewise(huge, limits);
+  EXPECT_EQ(bytes.state, State::Rejected);
+  EXPECT_EQ(bytes.fed, 257u);  // refused on byte 257, long before the 10 KB head ends
+}
+
+TEST(HeadScanner, HeadOfExactlyMaxHeaderBytesIsAccepted) {
+  const std::string start = "GET / HTTP/1.1\r\nHost: h\r\nX-Pad: ";
+  const std::string end = "\r\n\r\n";
+  const std::string in = start + std::string(100, 'p') + end;
+  HeadLimits limits;
+  limits.max_header_bytes = static_cast<uint32_t>(in.size());
+  auto r = scan(in, limits);
+  EXPECT_EQ(r.state, State::Complete);
+  EXPECT_EQ(r.head_size, in.size());
+  limits.max_header_bytes -= 1;
+  EXPECT_EQ(scan(in, limits).state, State::Rejected);
+}
+
+TEST(HeadScanner, OverlongRequestLineIsUriTooLong) {
+  HeadLimits limits;
+  limits.max_header_bytes = 64;
+  limits.max_uri_length = 1000;
+  auto r = scan("GET /" + std::string(200, 'a') + " HTTP/1.1\r\n\r\n", limits);
+  EXPECT_EQ(r.state, State::Rejected);
+  EXPECT_EQ(r.error, ProxyError::UriTooLong);
+}
+
+TEST(HeadScanner, HeaderCountLimit) {
+  HeadLimits limits;
+  limits.max_header_count = 3;
+  std::string three = "GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\n\r\n";
+  EXPECT_EQ(scan(three, limits).state, State::Complete);
+  std::string four = "GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n";
+  auto r = scan(four, limits);
+  EXPECT_EQ(r.state, State::Rejected);
+  EXPECT_EQ(r.error, ProxyError::HeadersTooLarge);
+  EXPECT_EQ(r.reason, "too many header fields");
+}
+
+TEST(HeadScanner, RandomSplitsGiveTheSameResult) {
+  const std::string in =
+      "\r\nPOST /x?y=z HTTP/1.1\r\nHost: a.example\r\nContent-Length: 3\r\n\r\nabc";
+  const HeadLimits limits;
+  for (size_t a = 1; a < in.size(); ++a) {
+    HeadScanner s(limits);
+    State st = s.scan(std::string_view(in).substr(0, a));
+    if (st == State::NeedMore) st = s.scan(in);
+    ASSERT_EQ(st, State::Complete) << a;
+    EXPECT_EQ(s.head_size(), in.size() - 3) << a;
+    EXPECT_EQ(s.leading_skip(), 2u) << a;
+  }
+}
+
+}  // namespace
+}  // namespace gh::http
