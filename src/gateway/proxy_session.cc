@@ -12,6 +12,7 @@
 #include "core/strings.h"
 #include "crypto/ossl_ptr.h"
 #include "http/error_response.h"
+#include "http/forward_head.h"
 #include "http/forwarding.h"
 #include "http/framing.h"
 #include "http/head_scanner.h"
@@ -219,6 +220,7 @@ struct ForwardState {
   bool client_keep_alive = true;
   unsigned client_version = 11;
   http::OutFraming request_framing = http::OutFraming::None;
+  http::RequestAdditions additions;
   bool response_started = false;
   http::ProxyError error = http::ProxyError::BadGateway;
   std::string error_message;
@@ -248,7 +250,7 @@ awaitable<ForwardResult> forward(WorkerState& ws, const Snapshot& snap, ClientSt
   };
   {  // request
     sb.head.clear();
-    http::write_request_head(sb.head, req);
+    http::write_forward_request_head(sb.head, req, st.additions);
     if (st.request_has_body) ensure_buffer();
     uint64_t moved = 0;
     auto framing = st.request_framing;
@@ -320,9 +322,6 @@ awaitable<ForwardResult> forward(WorkerState& ws, const Snapshot& snap, ClientSt
   const bool backend_keep_alive = res.keep_alive();
   const unsigned status = res.result_int();
   const bool bodiless = st.head_request || status == 204 || status == 304;
-  http::remove_hop_by_hop(res);
-  http::append_via(res);
-  res.set("X-Request-Id", ex.request_id);
   http::OutFraming framing = http::OutFraming::None;
   if (!bodiless) {
     if (res.chunked()) {
@@ -331,24 +330,18 @@ awaitable<ForwardResult> forward(WorkerState& ws, const Snapshot& snap, ClientSt
       framing = http::OutFraming::Length;
     } else {
       framing = http::OutFraming::Chunked;  // close-delimited backend body: re-frame
-      res.set(bhttp::field::transfer_encoding, "chunked");
     }
     if (framing == http::OutFraming::Chunked && st.client_version < 11) {
       // HTTP/1.0 has no chunked coding: send raw bytes and delimit by closing.
-      res.erase(bhttp::field::transfer_encoding);
       framing = http::OutFraming::Close;
       st.client_keep_alive = false;
     }
   }
-  if (!st.client_keep_alive && st.client_version >= 11) {
-    res.set(bhttp::field::connection, "close");
-  } else if (st.client_keep_alive && st.client_version < 11) {
-    res.set(bhttp::field::connection, "keep-alive");
-  }
   ex.status = status;
   st.response_started = true;
   sb.head.clear();
-  http::write_response_head(sb.head, res, st.client_version);
+  http::write_forward_response_head(
+      sb.head, res, {st.client_version, st.client_keep_alive, framing, ex.request_id});
 
   if (bodiless) {
     lowest(client).expires_after(timeouts.backend_response);
@@ -534,16 +527,8 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
     }
     const bool expect_continue =
         expects_continue(req[bhttp::field::expect]) && client_version >= 11;
-    std::string client_host(req[bhttp::field::host]);
+    std::string_view client_host = req[bhttp::field::host];
     if (client_host.empty()) client_host = authority;
-    http::remove_hop_by_hop(req);
-    req.erase(bhttp::field::expect);
-    http::add_forwarding_fields(req, {client.ip, client.tls, client_host});
-    req.set(bhttp::field::host, target_backend.host_header);
-    req.set("X-Request-Id", ex.request_id);
-    req.target(rewritten);
-    req.version(11);
-    req.keep_alive(true);
 
     if (expect_continue && has_body) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -559,6 +544,8 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
     st.head_request = req.method() == bhttp::verb::head;
     st.client_keep_alive = client_keep_alive;
     st.client_version = client_version;
+    st.additions = {
+        rewritten, target_backend.host_header, {client.ip, client.tls, client_host}, ex.request_id};
     st.request_framing = framing.framing == http::BodyFraming::Chunked ? http::OutFraming::Chunked
                          : has_body                                    ? http::OutFraming::Length
                                                                        : http::OutFraming::None;

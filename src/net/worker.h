@@ -27,7 +27,9 @@ class Worker {
 
  private:
   unsigned index_;
-  asio::io_context io_{1};  // concurrency hint 1: single-threaded, no internal locking
+  // Every socket operation of a worker runs on its thread (other threads only post), so the
+  // reactor's per-descriptor locking is dropped; the scheduler stays safe for those posts.
+  asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   asio::executor_work_guard<asio::io_context::executor_type> guard_;
   std::thread thread_;
 };

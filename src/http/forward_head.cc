@@ -1,0 +1,241 @@
+#include "http/forward_head.h"
+
+#include <array>
+#include <boost/beast/http/rfc7230.hpp>
+#include <boost/beast/http/status.hpp>
+#include <cctype>
+
+#include "core/strings.h"
+
+namespace gh::http {
+namespace {
+
+/// The field names a message's Connection header lists, without allocating (RFC 9110 §7.6.1).
+class ConnectionTokens {
+ public:
+  explicit ConnectionTokens(const bhttp::fields& fields) {
+    for (auto it = fields.find(bhttp::field::connection);
+         it != fields.end() && it->name() == bhttp::field::connection; ++it) {
+      for (auto token : bhttp::token_list{it->value()}) {
+        if (count_ < names_.size()) {
+          names_[count_++] = token;
+        } else {
+          overflow_ = true;  // more than we track: treat every unknown field as named
+        }
+      }
+    }
+  }
+  bool names(std::string_view field) const noexcept {
+    for (size_t i = 0; i < count_; ++i) {
+      if (core::iequals(names_[i], field)) return true;
+    }
+    return false;
+  }
+  bool overflow() const noexcept { return overflow_; }
+
+ private:
+  std::array<std::string_view, 8> names_{};
+  size_t count_ = 0;
+  bool overflow_ = false;
+};
+
+bool always_hop_by_hop(bhttp::field f) noexcept {
+  switch (f) {
+    case bhttp::field::connection:
+    case bhttp::field::keep_alive:
+    case bhttp::field::proxy_connection:
+    case bhttp::field::te:
+    case bhttp::field::trailer:
+    case bhttp::field::upgrade:
+    case bhttp::field::proxy_authenticate:
+    case bhttp::field::proxy_authorization:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool framing_field(bhttp::field f) noexcept {
+  return f == bhttp::field::content_length || f == bhttp::field::transfer_encoding ||
+         f == bhttp::field::host;
+}
+
+void append_line(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name);
+  out += ": ";
+  out.append(value);
+  out += "\r\n";
+}
+
+/// Appends to `joined` (", "-separated) a field's value.
+void join(std::string& joined, std::string_view value) {
+  if (!joined.empty()) joined += ", ";
+  joined.append(value);
+}
+
+void append_forwarded_element(std::string& out, const ClientHop& hop) {
+  out += "for=";
+  if (hop.client_ip.find(':') != std::string_view::npos) {
+    out += "\"[";
+    out.append(hop.client_ip);
+    out += "]\"";
+  } else {
+    out.append(hop.client_ip);
+  }
+  out += hop.tls ? ";proto=https" : ";proto=http";
+  if (hop.host.empty()) return;
+  out += ";host=";
+  bool plain = true;
+  for (char c : hop.host) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_')) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) {
+    out.append(hop.host);
+    return;
+  }
+  out += '"';
+  for (char c : hop.host) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+}
+
+}  // namespace
+
+void write_forward_request_head(std::string& out, const bhttp::request_header<>& head,
+                                const RequestAdditions& add) {
+  const ConnectionTokens named(head);
+  std::string_view xff_first, fwd_first, via_first;  // the usual case: at most one of each
+  std::string xff_more, fwd_more, via_more;          // only allocated for repeated fields
+  out.append(head.method_string());
+  out += ' ';
+  out.append(add.target);
+  out += " HTTP/1.1\r\nHost: ";
+  out.append(add.host_header);
+  out += "\r\n";
+  for (const auto& f : head) {
+    const auto id = f.name();
+    if (always_hop_by_hop(id) || id == bhttp::field::expect || id == bhttp::field::host) continue;
+    const std::string_view name = f.name_string();
+    if (!framing_field(id) &&
+        (named.names(name) || (named.overflow() && id == bhttp::field::unknown))) {
+      continue;
+    }
+    if (id == bhttp::field::via) {
+      if (via_first.empty()) {
+        via_first = f.value();
+      } else {
+        join(via_more, f.value());
+      }
+      continue;
+    }
+    if (id == bhttp::field::forwarded) {
+      if (fwd_first.empty()) {
+        fwd_first = f.value();
+      } else {
+        join(fwd_more, f.value());
+      }
+      continue;
+    }
+    if (core::iequals(name, "X-Forwarded-For")) {
+      if (xff_first.empty()) {
+        xff_first = f.value();
+      } else {
+        join(xff_more, f.value());
+      }
+      continue;
+    }
+    if (core::iequals(name, "X-Forwarded-Proto") || core::iequals(name, "X-Forwarded-Host") ||
+        core::iequals(name, "X-Request-Id")) {
+      continue;  // ours to set: a client cannot claim https or choose another host
+    }
+    append_line(out, name, f.value());
+  }
+  out += "X-Forwarded-For: ";
+  if (!xff_first.empty()) {
+    out.append(xff_first);
+    out += ", ";
+    if (!xff_more.empty()) {
+      out += xff_more;
+      out += ", ";
+    }
+  }
+  out.append(add.hop.client_ip);
+  out += add.hop.tls ? "\r\nX-Forwarded-Proto: https\r\n" : "\r\nX-Forwarded-Proto: http\r\n";
+  if (!add.hop.host.empty()) append_line(out, "X-Forwarded-Host", add.hop.host);
+  out += "Forwarded: ";
+  if (!fwd_first.empty()) {
+    out.append(fwd_first);
+    out += ", ";
+    if (!fwd_more.empty()) {
+      out += fwd_more;
+      out += ", ";
+    }
+  }
+  append_forwarded_element(out, add.hop);
+  out += "\r\nVia: ";
+  if (!via_first.empty()) {
+    out.append(via_first);
+    out += ", ";
+    if (!via_more.empty()) {
+      out += via_more;
+      out += ", ";
+    }
+  }
+  out += "1.1 gatehouse\r\nX-Request-Id: ";
+  out.append(add.request_id);
+  out += "\r\n\r\n";
+}
+
+void write_forward_response_head(std::string& out, const bhttp::response_header<>& head,
+                                 const ResponseAdditions& add) {
+  const ConnectionTokens named(head);
+  out += add.client_version >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ";
+  const unsigned status = head.result_int();
+  const char code[4] = {char('0' + status / 100 % 10), char('0' + status / 10 % 10),
+                        char('0' + status % 10), ' '};
+  out.append(code, 4);
+  std::string_view reason = head.reason();
+  if (reason.empty()) reason = bhttp::obsolete_reason(static_cast<bhttp::status>(status));
+  out.append(reason);
+  out += "\r\n";
+  std::string via;
+  bool has_te = false;
+  for (const auto& f : head) {
+    const auto id = f.name();
+    if (always_hop_by_hop(id)) continue;
+    const std::string_view name = f.name_string();
+    if (!framing_field(id) &&
+        (named.names(name) || (named.overflow() && id == bhttp::field::unknown))) {
+      continue;
+    }
+    if (id == bhttp::field::via) {
+      join(via, f.value());
+      continue;
+    }
+    if (id == bhttp::field::transfer_encoding) {
+      if (add.framing == OutFraming::Close) continue;  // HTTP/1.0: raw bytes, then close
+      has_te = true;
+    }
+    if (core::iequals(name, "X-Request-Id")) continue;
+    append_line(out, name, f.value());
+  }
+  if (add.framing == OutFraming::Chunked && !has_te) out += "Transfer-Encoding: chunked\r\n";
+  out += "Via: ";
+  if (!via.empty()) {
+    out += via;
+    out += ", ";
+  }
+  out += "1.1 gatehouse\r\nX-Request-Id: ";
+  out.append(add.request_id);
+  out += "\r\n";
+  if (!add.keep_alive && add.client_version >= 11) out += "Connection: close\r\n";
+  if (add.keep_alive && add.client_version < 11) out += "Connection: keep-alive\r\n";
+  out += "\r\n";
+}
+
+}  // namespace gh::http

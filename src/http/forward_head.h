@@ -1,0 +1,45 @@
+#pragma once
+
+// Writes the heads that leave the gateway straight from the parsed ones: hop-by-hop fields are
+// skipped and the gateway's own fields appended while serializing, so the parsed field container
+// is never edited (each edit costs a tree insert and an allocation in Beast's fields).
+
+#include <boost/beast/http/message.hpp>
+#include <string>
+#include <string_view>
+
+#include "http/forwarding.h"
+#include "http/head_writer.h"
+
+namespace gh::http {
+
+namespace bhttp = boost::beast::http;
+
+/// What the gateway adds to a request on its way to the backend.
+struct RequestAdditions {
+  std::string_view target;       // backend path + query
+  std::string_view host_header;  // the backend's Host
+  ClientHop hop;                 // for X-Forwarded-*, Forwarded
+  std::string_view request_id;
+};
+
+/// `METHOD target HTTP/1.1`, the client's end-to-end fields (hop-by-hop, Expect and the fields
+/// the gateway owns removed), then Host, X-Forwarded-For (appended to the client's),
+/// X-Forwarded-Proto, X-Forwarded-Host, Forwarded (appended), Via (appended), X-Request-Id.
+void write_forward_request_head(std::string& out, const bhttp::request_header<>& head,
+                                const RequestAdditions& add);
+
+/// What the gateway decides about a response on its way to the client.
+struct ResponseAdditions {
+  unsigned client_version = 11;
+  bool keep_alive = true;
+  OutFraming framing = OutFraming::Length;
+  std::string_view request_id;
+};
+
+/// The status line for the client's version, the backend's end-to-end fields, Via (appended),
+/// X-Request-Id, and the framing and Connection fields that match `add`.
+void write_forward_response_head(std::string& out, const bhttp::response_header<>& head,
+                                 const ResponseAdditions& add);
+
+}  // namespace gh::http
