@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <string>
 #include <string_view>
 
@@ -274,6 +277,25 @@ TEST(HeadScanner, RequestLineWithWrongNumberOfSpacesIsRejected) {
     EXPECT_EQ(r.state, State::Rejected) << in;
     EXPECT_EQ(r.error, ProxyError::BadRequest) << in;
     EXPECT_EQ(r.reason, "malformed request line") << in;
+  }
+}
+
+// The scanner counts the two spaces only; an empty method or target passes it and must be
+// refused by Beast, which the proxy runs next on exactly the scanned head.
+TEST(HeadScanner, EmptyMethodOrTargetPassesScannerButNotBeast) {
+  for (std::string_view in : {
+           std::string_view("GET  HTTP/1.1\r\nHost: h\r\n\r\n"),
+           std::string_view(" / HTTP/1.1\r\nHost: h\r\n\r\n"),
+           std::string_view("GET / \r\nHost: h\r\n\r\n"),
+           std::string_view("GET / HTTP/9.9\r\nHost: h\r\n\r\n"),
+       }) {
+    auto r = scan(in);
+    ASSERT_EQ(r.state, State::Complete) << in;
+    boost::beast::http::request_parser<boost::beast::http::empty_body> p;
+    p.eager(false);
+    boost::beast::error_code ec;
+    p.put(boost::asio::buffer(in.data(), r.head_size), ec);
+    EXPECT_TRUE(ec) << in;
   }
 }
 
