@@ -2,8 +2,8 @@
 # Plain reverse-proxy benchmark: Gatehouse vs HAProxy 2.6 in front of the same nginx origin, same
 # worker/thread count, loaded the same way with wrk in one run. Loopback only.
 #
-# Usage: bench/proxy.sh            (WORKERS=1 DUR=10 CONNS=32 by default)
-#        WORKERS=2 DUR=20 bench/proxy.sh
+# Usage: bench/proxy.sh            (WORKERS=1 DUR=10 CONNS=32 ROUNDS=1 by default)
+#        WORKERS=2 DUR=20 ROUNDS=3 bench/proxy.sh
 # Needs: nginx haproxy wrk (scripts/bootstrap) and the gatehouse binary ($GATEHOUSE_BIN, default
 # build/gatehouse).
 set -euo pipefail
@@ -14,6 +14,7 @@ GATEHOUSE_BIN=${GATEHOUSE_BIN:-$repo/build/gatehouse}
 WORKERS=${WORKERS:-1}
 DUR=${DUR:-10}
 CONNS=${CONNS:-32}
+ROUNDS=${ROUNDS:-1}
 ORIGIN_PORT=${ORIGIN_PORT:-18180}
 HAPROXY_PORT=${HAPROXY_PORT:-18181}
 GATEHOUSE_PORT=${GATEHOUSE_PORT:-18182}
@@ -134,13 +135,28 @@ run() {
   fi
 }
 
+median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+
 run nginx-origin "$ORIGIN_PORT"
-run haproxy "$HAPROXY_PORT"
-run gatehouse "$GATEHOUSE_PORT"
+# Alternate the two proxies ROUNDS times and keep the median, so that a noisy neighbour on a
+# shared machine hits both alike.
+declare -A all_rps all_p99
+for round in $(seq 1 "$ROUNDS"); do
+  for n in haproxy gatehouse; do
+    if [ "$n" = haproxy ]; then run "$n" "$HAPROXY_PORT"; else run "$n" "$GATEHOUSE_PORT"; fi
+    all_rps[$n]+="${rps[$n]} "
+    all_p99[$n]+="${p99[$n]} "
+  done
+done
+for n in haproxy gatehouse; do
+  rps[$n]=$(median <<<"${all_rps[$n]}")
+  p99[$n]=$(median <<<"${all_p99[$n]}")
+done
 gh_load_rss=$(rss_mb "$gh_pid")
 
 echo
-echo "workers/threads: $WORKERS  wrk: -t1 -c$CONNS -d${DUR}s  ($(nproc) cores, $(date -u +%FT%TZ))"
+echo "workers/threads: $WORKERS  wrk: -t1 -c$CONNS -d${DUR}s  rounds: $ROUNDS (median)" \
+  "($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg), $(date -u +%FT%TZ))"
 printf '%-14s %12s %10s\n' name "requests/s" "p99 ms"
 for n in nginx-origin haproxy gatehouse; do
   printf '%-14s %12s %10s\n' "$n" "${rps[$n]}" "${p99[$n]}"
