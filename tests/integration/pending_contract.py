@@ -7,12 +7,15 @@ pending_contract. Move each into its test_*.py file once it passes.
 - Content-Length above limits.max_body_bytes: expected 413; the proxy answers 400.
 - timeouts.backend_response bounds the wait for response headers only; the proxy cuts a body that
   is still streaming when it expires (the connection is closed mid-body).
+- timeouts.idle is for keep-alive between requests; the proxy applies it to a request whose body
+  is still arriving steadily (1 KB every 100 ms is cut after idle: 1s).
 """
 
 import time
 import unittest
 
-from harness import Conn, GatehouseTestCase
+import harness
+from harness import Conn, Gatehouse, GatehouseTestCase, TestBackend, free_port
 import backend as test_backend
 import test_limits
 import test_smuggling
@@ -78,6 +81,22 @@ class PendingLimitsTest(GatehouseTestCase):
         self.assertFalse([e for e in self.backend.log() if e["target"] == "/echo" and
                           any(k == "X-Slow-0" for k, _ in e["headers"])])
 
+
+
+class PendingIdleTest(GatehouseTestCase):
+    def test_idle_timeout_does_not_cut_a_steady_upload(self):
+        backend = TestBackend(self)
+        cfg = harness.base_config(free_port(), backend.url)
+        cfg["timeouts"] = {"header_read": "10s", "idle": "1s", "backend_response": "10s"}
+        gh = Gatehouse(self, cfg)
+        c = Conn(gh.port)
+        self.addCleanup(c.close)
+        c.send(b"POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: 30000\r\n\r\n")
+        for _ in range(30):  # 3 s in all, never silent for more than 0.1 s
+            c.send(b"x" * 1000)
+            time.sleep(0.1)
+        r = c.read_response()
+        self.assertEqual((r.status, r.json()["body_length"]), (200, 30000))
 
 
 if __name__ == "__main__":
