@@ -61,6 +61,15 @@ class Http11Test(GatehouseTestCase):
         self.assertEqual(second["conn_id"], first["conn_id"], "backend connection not reused")
         self.assertEqual(second["conn_request"], first["conn_request"] + 1)
 
+    def test_client_abort_mid_response_does_not_poison_the_pool(self):
+        c = Conn(self.gh.port)
+        c.send(b"GET /stream?size=%d HTTP/1.1\r\nHost: localhost\r\n\r\n" % (64 << 20))
+        self.assertEqual(c.read_head()[0], 200)
+        c.close()  # the backend is still sending the rest
+        for i in range(5):
+            r = request(self.gh.port, "GET", "/echo/after-abort-%d" % i)
+            self.assertEqual((r.status, r.json()["target"]), (200, "/echo/after-abort-%d" % i))
+
     def test_chunked_request_body_is_streamed(self):
         parts = [os.urandom(n) for n in (1, 1000, 65536, 7, 300000)]
         body = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"

@@ -101,6 +101,17 @@ class LimitsTest(GatehouseTestCase):
         self.assertEqual(self.req("GET", "/slow?ms=100").status, 200)
         self.assertApimError(self.req("GET", "/slow?ms=3000"), 504)
 
+    def test_timed_out_backend_connection_is_not_reused(self):
+        # The late answer to the timed-out request must never be handed to the next client.
+        self.assertApimError(self.req("GET", "/slow?ms=1500"), 504)
+        deadline = time.monotonic() + 2.5
+        i = 0
+        while time.monotonic() < deadline:
+            r = self.req("GET", "/echo/after-timeout-%d" % i)
+            self.assertEqual((r.status, r.json()["target"]), (200, "/echo/after-timeout-%d" % i))
+            i += 1
+            time.sleep(0.05)
+
     def test_backend_connect_timeout_504(self):
         self.assertApimError(self.req("GET", "/hole/x"), 504)
 
