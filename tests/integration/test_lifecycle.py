@@ -2,6 +2,8 @@
 config, and SIGTERM graceful drain."""
 
 import signal
+import ssl
+import tempfile
 import threading
 import time
 import unittest
@@ -113,6 +115,33 @@ class LifecycleTest(GatehouseTestCase):
         slow.join(10)
         self.assertEqual(getattr(slow.result, "status", slow.result), 200)
         self.assertEqual(self.gh.proc.wait(10), 0)
+
+    def test_sighup_rotates_tls_certificate(self):
+        tmp = tempfile.mkdtemp(prefix="gh-pki-")
+        self.addCleanup(harness.shutil.rmtree, tmp, True)
+        pki = harness.make_pki(tmp)
+        self.gh.kill()
+        tls_port = free_port()
+        listener = {"name": "tls", "address": "127.0.0.1:%d" % tls_port,
+                    "tls": {"certificates": [{"cert": pki["server"] + ".pem",
+                                              "key": pki["server"] + ".key"}]}}
+        self.cfg["listeners"].append(listener)
+        self.gh = Gatehouse(self, self.cfg)
+
+        def served_cert():
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            with Conn(tls_port, tls=ctx, server_hostname="localhost") as c:
+                return c.sock.getpeercert(binary_form=True)
+
+        self.assertEqual(served_cert(), harness.cert_der(pki["server"] + ".leaf.pem"))
+        listener["tls"]["certificates"] = [{"cert": pki["other"] + ".pem",
+                                            "key": pki["other"] + ".key"}]
+        self.gh.write_config(self.cfg)
+        self.gh.signal(signal.SIGHUP)
+        other = harness.cert_der(pki["other"] + ".leaf.pem")
+        self.assertTrue(poll(lambda: served_cert() == other, 5), "certificate not rotated")
 
     def test_drain_deadline_bounds_shutdown(self):
         self.gh.kill()
