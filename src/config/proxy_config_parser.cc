@@ -752,7 +752,7 @@ class Parser {
       for (size_t j = 0; j < i; ++j) {
         if (all[j]->port == all[i]->port &&
             core::to_lower(all[j]->host) == core::to_lower(all[i]->host)) {
-          const std::string what = all[i] == &*config.admin
+          const std::string what = config.admin && all[i] == &*config.admin
                                        ? std::string("admin.address")
                                        : fmt::format("listeners[{}].address", i);
           d_.error_at_line(all[i]->where.line,

@@ -575,6 +575,27 @@ TEST(ProxyConfigParser, SyntaxErrorOnSubstitutedLineHidesColumn) {
   EXPECT_EQ(e.rfind("gatehouse.yaml:", 0), 0u) << e;
 }
 
+TEST(ProxyConfigParser, CrlfLineEndings) {
+  std::string text =
+      "listeners:\r\n  - address: 127.0.0.1:1\r\napis:\r\n  - name: a\r\n"
+      "    backend_url: http://h\r\n    strip_path: maybe\r\n";
+  EXPECT_CONTAINS(error_of(text),
+                  "gatehouse.yaml:6: apis[0].strip_path 'maybe': expected true or "
+                  "false");
+}
+
+TEST(ProxyConfigParser, AliasesWorkMergeKeysDoNot) {
+  auto c = parse(
+      "listeners:\n  - &l {name: a, address: \"127.0.0.1:1\"}\napis:\n  - name: x\n"
+      "    backend_url: http://h\n    operations:\n      - &op {name: o, method: GET, "
+      "url_template: /}\n");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->listeners[0].name, "a");
+  EXPECT_CONTAINS(error_of("base: &b {address: \"127.0.0.1:1\"}\nlisteners:\n  - <<: *b\n"
+                           "apis: []\n"),
+                  "gatehouse.yaml:3: unknown key '<<' in listeners[0]");
+}
+
 TEST(ProxyConfigParser, ExplicitNullMeansAbsent) {
   auto c = parse(with("admin:\ntrusted_proxies:\nlimits: ~\n"));
   ASSERT_TRUE(c) << c.error().message;
