@@ -82,9 +82,7 @@ const EVP_MD* digest_for(SignatureAlg alg) noexcept {
 
 // Applies the padding parameters of the scheme to a freshly initialised sign/verify context.
 bool configure(EVP_PKEY_CTX* pctx, SignatureAlg alg) noexcept {
-  if (alg.scheme == SignatureScheme::RsaPkcs1) {
-    return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1;
-  }
+  // PKCS#1 v1.5 is the default padding of an RSA context: nothing to set.
   if (alg.scheme == SignatureScheme::RsaPss) {
     // RFC 7518 §3.5: MGF1 with the same hash, salt length = hash length; verification accepts
     // only that salt length.
@@ -161,10 +159,26 @@ Result<core::Bytes> ecdsa_der_to_p1363(std::span<const uint8_t> der, size_t scal
   return out;
 }
 
-bool verify_signature(const EVP_PKEY* key, SignatureAlg alg, std::span<const uint8_t> data,
-                      std::span<const uint8_t> sig) noexcept {
-  if (!key_matches_scheme(key, alg.scheme)) return false;
+namespace {
+
+// A verify context for `key`/`alg`, initialised; null on failure.
+EvpMdCtxPtr init_verify(const EVP_PKEY* key, SignatureAlg alg) noexcept {
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  if (!ctx) return nullptr;
+  EVP_PKEY_CTX* pctx = nullptr;
   auto* k = const_cast<EVP_PKEY*>(key);  // EVP_DigestVerifyInit only reads the key
+  if (EVP_DigestVerifyInit(ctx.get(), &pctx, digest_for(alg), nullptr, k) != 1 ||
+      !configure(pctx, alg)) {
+    clear_openssl_errors();
+    return nullptr;
+  }
+  return ctx;
+}
+
+// The checks and encoding shared by both verify paths; `prepared` may be null.
+bool verify_with(const EVP_PKEY* key, SignatureAlg alg, const EVP_MD_CTX* prepared,
+                 std::span<const uint8_t> data, std::span<const uint8_t> sig) noexcept {
+  if (!key_matches_scheme(key, alg.scheme)) return false;
   core::Bytes der;
   std::span<const uint8_t> s = sig;
   if (alg.scheme == SignatureScheme::EcdsaP1363) {
@@ -176,17 +190,43 @@ bool verify_signature(const EVP_PKEY* key, SignatureAlg alg, std::span<const uin
     // RFC 8017 §8.2.2 step 1: the signature is exactly k octets long.
     if (sig.size() != static_cast<size_t>(EVP_PKEY_get_size(key))) return false;
   }
-  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
-  if (!ctx) return false;
-  EVP_PKEY_CTX* pctx = nullptr;
-  if (EVP_DigestVerifyInit(ctx.get(), &pctx, digest_for(alg), nullptr, k) != 1 ||
-      !configure(pctx, alg)) {
-    clear_openssl_errors();
-    return false;
+  EvpMdCtxPtr ctx;
+  if (prepared != nullptr) {
+    ctx.reset(EVP_MD_CTX_new());
+    if (ctx && EVP_MD_CTX_copy_ex(ctx.get(), prepared) != 1) ctx.reset();
   }
+  if (!ctx) ctx = init_verify(key, alg);
+  if (!ctx) return false;
   const int rc = EVP_DigestVerify(ctx.get(), s.data(), s.size(), data.data(), data.size());
   if (rc != 1) clear_openssl_errors();
   return rc == 1;
+}
+
+}  // namespace
+
+bool verify_signature(const EVP_PKEY* key, SignatureAlg alg, std::span<const uint8_t> data,
+                      std::span<const uint8_t> sig) noexcept {
+  return verify_with(key, alg, nullptr, data, sig);
+}
+
+Result<PreparedVerifier> PreparedVerifier::make(const EVP_PKEY* key, SignatureAlg alg) {
+  if (!key_matches_scheme(key, alg.scheme)) {
+    return unexpected(ErrorKind::InvalidArgument, "key type does not match signature algorithm");
+  }
+  EvpMdCtxPtr ctx = init_verify(key, alg);
+  if (!ctx) return unexpected(ErrorKind::Crypto, "cannot initialise verification");
+  // Probe once that this provider can duplicate the context; otherwise verify() re-initialises.
+  EvpMdCtxPtr probe(EVP_MD_CTX_new());
+  if (!probe || EVP_MD_CTX_copy_ex(probe.get(), ctx.get()) != 1) {
+    clear_openssl_errors();
+    ctx.reset();
+  }
+  return PreparedVerifier(share(const_cast<EVP_PKEY*>(key)), alg, std::move(ctx));
+}
+
+bool PreparedVerifier::verify(std::span<const uint8_t> data,
+                              std::span<const uint8_t> sig) const noexcept {
+  return verify_with(key_.get(), alg_, template_.get(), data, sig);
 }
 
 Result<core::Bytes> sign_data(const EVP_PKEY* key, SignatureAlg alg,

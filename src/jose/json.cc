@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/value_stack.hpp>
 #include <string>
 #include <vector>
@@ -66,7 +67,8 @@ class StrictHandler {
     if (!key_open_) key_start_ = arena_.size();
     key_open_ = false;
     arena_.append(s.data(), s.size());
-    keys_.push_back({key_start_, arena_.size() - key_start_});
+    keys_.push_back({key_start_, arena_.size() - key_start_,
+                     fnv1a(std::string_view(arena_).substr(key_start_))});
     st.push_key(s);
     return true;
   }
@@ -106,7 +108,15 @@ class StrictHandler {
   struct KeyRef {
     size_t offset;
     size_t size;
+    uint64_t hash;  // compared before the bytes: most JWT claim names are three letters long
   };
+
+  static uint64_t fnv1a(std::string_view s) noexcept {
+    uint64_t h = 14695981039346656037ull;
+    for (unsigned char c : s)
+      h = (h ^ c) * 1099511628211ull;
+    return h;
+  }
 
   std::string_view key(const KeyRef& k) const { return {arena_.data() + k.offset, k.size}; }
 
@@ -117,7 +127,7 @@ class StrictHandler {
     if (count <= 16) {
       for (size_t i = first; i < keys_.size(); ++i) {
         for (size_t j = i + 1; j < keys_.size(); ++j) {
-          if (key(keys_[i]) == key(keys_[j])) return true;
+          if (keys_[i].hash == keys_[j].hash && key(keys_[i]) == key(keys_[j])) return true;
         }
       }
       return false;
@@ -130,9 +140,24 @@ class StrictHandler {
     return std::adjacent_find(names.begin(), names.end()) != names.end();
   }
 
-  std::string arena_;           // the member names of all open objects, concatenated
-  std::vector<KeyRef> keys_;    // names of open objects, innermost last
-  std::vector<size_t> frames_;  // index into keys_ where each open object's names start
+  // Scratch reused across parses on this thread, so that a warm parse allocates nothing here.
+  // Emptied when a handler is made; a handler serves one parse on one thread.
+  struct Scratch {
+    std::string arena;           // the member names of all open objects, concatenated
+    std::vector<KeyRef> keys;    // names of open objects, innermost last
+    std::vector<size_t> frames;  // index into keys where each open object's names start
+  };
+  static Scratch& scratch() {
+    thread_local Scratch s;
+    s.arena.clear();
+    s.keys.clear();
+    s.frames.clear();
+    return s;
+  }
+  Scratch& scratch_ = scratch();
+  std::string& arena_ = scratch_.arena;
+  std::vector<KeyRef>& keys_ = scratch_.keys;
+  std::vector<size_t>& frames_ = scratch_.frames;
   size_t key_start_ = 0;
   bool key_open_ = false;
 };
@@ -149,8 +174,10 @@ Result<json::value> parse_strict_json(std::string_view text, const JsonLimits& l
   opt.allow_comments = false;
   opt.allow_trailing_commas = false;
   opt.allow_invalid_utf8 = false;
+  // One monotonic block per document instead of an allocation per string: the value owns the
+  // resource through its storage_ptr and frees it whole.
   json::basic_parser<StrictHandler> p(opt, json::storage_ptr());
-  p.handler().st.reset();
+  p.handler().st.reset(json::make_shared_resource<json::monotonic_resource>());
   json::error_code ec;
   const size_t n = p.write_some(false, text.data(), text.size(), ec);
   if (!ec && n != text.size()) ec = json::error::extra_data;

@@ -368,7 +368,30 @@ Result<Jwk> Jwk::from_json(const json::object& o) {
     k.x5t_ = std::move(x5t);
     k.x5t_s256_ = std::move(x5t256);
   }
+  k.prepare_verifiers();
   return k;
+}
+
+void Jwk::prepare_verifiers() {
+  if (!pkey_) return;
+  for (int a = 0; a <= static_cast<int>(JwsAlg::EdDSA); ++a) {
+    const auto alg = static_cast<JwsAlg>(a);
+    if (key_family(alg) != family_) continue;
+    const std::string_view curve = required_curve(alg);
+    if (!curve.empty() && curve != curve_) continue;
+    // Without a prepared context verification still works, through EVP_DigestVerifyInit.
+    if (auto v = crypto::PreparedVerifier::make(pkey_.get(), signature_alg(alg))) {
+      verifiers_.push_back(std::move(*v));
+    }
+  }
+}
+
+const crypto::PreparedVerifier* Jwk::verifier(JwsAlg alg) const noexcept {
+  const auto want = signature_alg(alg);
+  for (const auto& v : verifiers_) {
+    if (v.alg().scheme == want.scheme && v.alg().digest == want.digest) return &v;
+  }
+  return nullptr;
 }
 
 Status Jwk::set_x5c_checked(std::vector<Bytes> x5c) {
@@ -440,6 +463,7 @@ Result<Jwk> Jwk::from_pkey(EvpPkeyPtr key, JwkMetadata meta) {
   k.alg_ = std::move(meta.alg);
   k.key_ops_ = std::move(meta.key_ops);
   if (!meta.x5c.empty()) GH_TRY_STATUS(k.set_x5c_checked(std::move(meta.x5c)));
+  k.prepare_verifiers();
   return k;
 }
 

@@ -14,6 +14,7 @@
 #include "core/encoding.h"
 #include "core/result.h"
 #include "crypto/ossl_ptr.h"
+#include "crypto/signature.h"
 #include "jose/json.h"
 #include "jose/jws_alg.h"
 
@@ -71,12 +72,17 @@ class Jwk {
   /// x5t#S256. InvalidKey for oct keys, which have no public form.
   Result<boost::json::object> to_public_json() const;
 
+  /// The pre-initialised verifier for `alg`, or null (oct keys, or an alg this key cannot
+  /// carry). Callers still apply check_usable() first.
+  const crypto::PreparedVerifier* verifier(JwsAlg alg) const noexcept;
+
   /// RFC 7638 JWK thumbprint: base64url(SHA-256) of the canonical required members.
   Result<std::string> thumbprint() const;
 
  private:
   Jwk() = default;
   Status set_x5c_checked(std::vector<core::Bytes> x5c);
+  void prepare_verifiers();
 
   KeyFamily family_ = KeyFamily::Oct;
   std::string kid_, use_, alg_, curve_;
@@ -86,6 +92,7 @@ class Jwk {
   crypto::EvpPkeyPtr pkey_;
   core::Bytes secret_;
   bool private_ = false;
+  std::vector<crypto::PreparedVerifier> verifiers_;  // one per alg the key's type can carry
 };
 
 }  // namespace gh::jose

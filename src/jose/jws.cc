@@ -4,6 +4,7 @@
 
 #include "crypto/hmac.h"
 #include "crypto/signature.h"
+#include "jose/base64url_fast.h"
 #include "jose/jwt_error.h"
 
 namespace gh::jose {
@@ -21,9 +22,11 @@ Result<core::Bytes> decode_segment(std::string_view text, std::string_view what,
     return fail(JwtError::TooLarge,
                 std::string(what) + " is larger than " + std::to_string(limit) + " bytes");
   }
-  auto b = core::base64url_decode(text);
-  if (!b) return fail(JwtError::Malformed, std::string(what) + " is not strict base64url");
-  return std::move(*b);
+  core::Bytes out;
+  if (!decode_base64url(text, out)) {
+    return fail(JwtError::Malformed, std::string(what) + " is not strict base64url");
+  }
+  return out;
 }
 
 // Checks one key against the alg and the signature.
@@ -33,6 +36,7 @@ bool signature_ok(const Jwk& key, JwsAlg alg, std::string_view input,
   if (key.family() == KeyFamily::Oct) {
     return crypto::hmac_verify(digest_alg(alg), key.secret(), data, sig);
   }
+  if (const auto* prepared = key.verifier(alg)) return prepared->verify(data, sig);
   return crypto::verify_signature(key.pkey(), signature_alg(alg), data, sig);
 }
 

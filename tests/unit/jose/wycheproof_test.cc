@@ -1,5 +1,6 @@
-// Wycheproof vectors, run twice for the signature files: through the crypto layer with the
-// group's PEM key, and through JWK import (publicKeyJwk) so the JOSE key path is covered too.
+// Wycheproof vectors. Signature files run three ways: through the crypto layer with the group's
+// PEM key, with a PreparedVerifier (the context-duplicating path JWS uses), and through JWK
+// import (publicKeyJwk) so the JOSE key path is covered too.
 //
 // "acceptable" results: the only such case in these files is RSA PKCS#1 "MissingNull" (a
 // DigestInfo without the NULL parameter). We require rejection: the JWS signer always encodes
@@ -48,6 +49,10 @@ Counts run_signature_file(const std::string& file, crypto::SignatureAlg alg,
       if (!parsed) continue;
       jwk.emplace(std::move(*parsed));
     }
+    // The pre-initialised context path (what JWS verification uses) must agree as well.
+    auto prepared = crypto::PreparedVerifier::make(pem_key->get(), alg);
+    EXPECT_TRUE(prepared) << file;
+    if (!prepared) continue;
     for (const auto& tv : g.at("tests").as_array()) {
       const auto& t = tv.as_object();
       const auto msg = hex(t.at("msg"));
@@ -55,6 +60,7 @@ Counts run_signature_file(const std::string& file, crypto::SignatureAlg alg,
       const std::string_view result = t.at("result").as_string();
       const bool via_pem = crypto::verify_signature(pem_key->get(), alg, msg, sig);
       const bool via_jwk = jwk ? crypto::verify_signature(jwk->pkey(), alg, msg, sig) : via_pem;
+      EXPECT_EQ(prepared->verify(msg, sig), via_pem) << file << " " << json::serialize(t);
       const auto id = file + " tcId " + json::serialize(t.at("tcId")) + " (" +
                       std::string(t.at("comment").as_string()) + ")";
       if (result == "valid") {
