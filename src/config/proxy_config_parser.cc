@@ -682,8 +682,8 @@ class Parser {
       for (size_t j = 0; j < api.operations.size(); ++j) {
         const Operation& other = api.operations[j];
         if (!op.name.empty() && other.name == op.name) {
-          d_.error_at_line(f.line, fmt::format("{}: duplicate operation name '{}' (also {}[{}])",
-                                               op_path, op.name, path, j));
+          d_.error_at_line(f.line, fmt::format("{}: duplicate operation name (also used by {}[{}])",
+                                               op_path, path, j));
         } else if (!op.method.empty() && !op.url_template.empty() && other.method == op.method &&
                    other.url_template == op.url_template) {
           d_.error_at_line(
@@ -710,9 +710,9 @@ class Parser {
         if (config.listeners[j].name == n) {
           d_.error_at_line(
               config.listeners[i].where.line,
-              fmt::format("listeners[{}].name: duplicate name '{}' (also listeners[{}] "
-                          "on line {})",
-                          i, n, j, config.listeners[j].where.line));
+              fmt::format(
+                  "listeners[{}].name: duplicate name (also used by listeners[{}] on line {})", i,
+                  j, config.listeners[j].where.line));
         }
       }
     }
@@ -721,10 +721,10 @@ class Parser {
       if (id.empty()) continue;
       for (size_t j = 0; j < i; ++j) {
         if (config.backends[j].id == id) {
-          d_.error(id_nodes_[i],
-                   fmt::format("backends[{}].id: duplicate id '{}' (also backends[{}] "
-                               "on line {})",
-                               i, id, j, config.backends[j].where.line));
+          d_.error(
+              id_nodes_[i],
+              fmt::format("backends[{}].id: duplicate id (also used by backends[{}] on line {})", i,
+                          j, config.backends[j].where.line));
         }
       }
     }
@@ -733,10 +733,10 @@ class Parser {
       if (n.empty()) continue;
       for (size_t j = 0; j < i; ++j) {
         if (config.apis[j].name == n) {
-          d_.error_at_line(config.apis[i].where.line,
-                           fmt::format("apis[{}].name: duplicate name '{}' (also apis[{}] on line "
-                                       "{})",
-                                       i, n, j, config.apis[j].where.line));
+          d_.error_at_line(
+              config.apis[i].where.line,
+              fmt::format("apis[{}].name: duplicate name (also used by apis[{}] on line {})", i, j,
+                          config.apis[j].where.line));
         }
       }
     }
@@ -756,17 +756,20 @@ class Parser {
                                        ? std::string("admin.address")
                                        : fmt::format("listeners[{}].address", i);
           d_.error_at_line(all[i]->where.line,
-                           fmt::format("{}: the same address as listener '{}' on line {}", what,
-                                       all[j]->name, all[j]->where.line));
+                           fmt::format("{}: the same address as listeners[{}] on line {}", what, j,
+                                       all[j]->where.line));
         }
       }
     }
   }
 
   void resolve_backend_references(const ProxyConfig& config) {
-    std::vector<std::string_view> ids;
-    for (const auto& b : config.backends)
-      ids.push_back(b.id);
+    std::vector<std::string_view> ids;      // every declared id
+    std::vector<std::string_view> visible;  // those typed in the file: only these are suggested
+    for (size_t i = 0; i < config.backends.size(); ++i) {
+      ids.push_back(config.backends[i].id);
+      if (!d_.shown(id_nodes_[i]).empty()) visible.push_back(config.backends[i].id);
+    }
     for (const BackendReference& ref : references_) {
       const std::string& id = config.apis[ref.api_index].backend_id;
       bool found = false;
@@ -775,7 +778,7 @@ class Parser {
       if (found) continue;
       std::string message =
           fmt::format("{}{}: no backend with this id in backends", ref.path, d_.shown(ref.node));
-      if (auto s = suggest(id, ids)) message += fmt::format(" (did you mean '{}'?)", *s);
+      if (auto s = suggest(id, visible)) message += fmt::format(" (did you mean '{}'?)", *s);
       d_.error(ref.node, message);
     }
   }

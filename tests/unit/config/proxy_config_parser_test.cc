@@ -278,7 +278,8 @@ TEST(ProxyConfigParser, SyntaxErrorsCarryLineAndColumn) {
 }
 
 TEST(ProxyConfigParser, DuplicateNames) {
-  EXPECT_CONTAINS(error_of(R"(listeners:
+  EXPECT_CONTAINS(
+      error_of(R"(listeners:
   - name: a
     address: 127.0.0.1:1
   - name: a
@@ -290,16 +291,18 @@ apis:
     path: /y
     backend_url: http://h
 )"),
-                  "gatehouse.yaml:4: listeners[1].name: duplicate name 'a' (also listeners[0] on "
-                  "line 2)");
-  EXPECT_CONTAINS(error_of("listeners:\n  - address: 127.0.0.1:1\napis:\n  - name: x\n    "
-                           "backend_url: http://h\n  - name: x\n    path: /y\n    backend_url: "
-                           "http://h\n"),
-                  "gatehouse.yaml:6: apis[1].name: duplicate name 'x' (also apis[0] on line 4)");
-  EXPECT_CONTAINS(error_of(with("backends:\n  - id: b\n    url: http://h\n  - id: b\n    url: "
-                                "http://h\n")),
-                  "gatehouse.yaml:9: backends[1].id: duplicate id 'b' (also backends[0] on line "
-                  "7)");
+      "gatehouse.yaml:4: listeners[1].name: duplicate name (also used by listeners[0] on "
+      "line 2)");
+  EXPECT_CONTAINS(
+      error_of("listeners:\n  - address: 127.0.0.1:1\napis:\n  - name: x\n    "
+               "backend_url: http://h\n  - name: x\n    path: /y\n    backend_url: "
+               "http://h\n"),
+      "gatehouse.yaml:6: apis[1].name: duplicate name (also used by apis[0] on line 4)");
+  EXPECT_CONTAINS(
+      error_of(with("backends:\n  - id: b\n    url: http://h\n  - id: b\n    url: "
+                    "http://h\n")),
+      "gatehouse.yaml:9: backends[1].id: duplicate id (also used by backends[0] on line "
+      "7)");
 }
 
 TEST(ProxyConfigParser, InvalidNames) {
@@ -310,7 +313,7 @@ TEST(ProxyConfigParser, InvalidNames) {
 
 TEST(ProxyConfigParser, DuplicateAddresses) {
   EXPECT_CONTAINS(error_of(with("admin:\n  address: 127.0.0.1:8080\n")),
-                  "gatehouse.yaml:7: admin.address: the same address as listener 'listener-0' on "
+                  "gatehouse.yaml:7: admin.address: the same address as listeners[0] on "
                   "line 2");
   EXPECT_CONTAINS(error_of("listeners:\n  - address: 127.0.0.1:1\n  - address: 127.0.0.1:1\n"
                            "apis:\n  - name: a\n    backend_url: http://h\n"),
@@ -498,7 +501,8 @@ TEST(ProxyConfigParser, Operations) {
   EXPECT_CONTAINS(
       error_of(head + "      - name: o\n        method: GET\n        url_template: /\n"
                       "      - name: o\n        method: PUT\n        url_template: /\n"),
-      "gatehouse.yaml:10: apis[0].operations[1]: duplicate operation name 'o'");
+      "gatehouse.yaml:10: apis[0].operations[1]: duplicate operation name (also used by "
+      "apis[0].operations[0])");
   EXPECT_CONTAINS(
       error_of(head + "      - name: o\n        method: GET\n        url_template: /\n"
                       "      - name: p\n        method: get\n        url_template: /\n"),
@@ -559,6 +563,15 @@ apis:
   // Unset without default.
   EXPECT_CONTAINS(error_of(text, {{"LISTEN", "127.0.0.1:1"}}),
                   "gatehouse.yaml:5: environment variable 'ORIGIN' is not set");
+}
+
+TEST(ProxyConfigParser, SubstitutedIdsAreNeverSuggested) {
+  const std::string e = error_of(
+      "listeners:\n  - address: 127.0.0.1:1\nbackends:\n  - id: ${BID}\n    url: http://h\n"
+      "apis:\n  - name: a\n    backend: privat\n",
+      {{"BID", "private"}});
+  EXPECT_CONTAINS(e, "gatehouse.yaml:8: apis[0].backend 'privat': no backend with this id");
+  EXPECT_EQ(e.find("did you mean"), std::string::npos) << e;
 }
 
 TEST(ProxyConfigParser, MultiLineSubstitutionDoesNotShiftLaterLines) {
