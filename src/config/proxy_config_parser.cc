@@ -128,7 +128,7 @@ class Parser {
     if (auto n = top.get("timeouts")) parse_timeouts(*n, config.timeouts);
     if (auto n = list(top, "backends", false)) {
       for (size_t i = 0; i < n->size(); ++i) {
-        if (auto b = parse_backend((*n)[i], indexed("backends", i))) {
+        if (auto b = parse_backend(std::as_const(*n)[i], indexed("backends", i))) {
           config.backends.push_back(std::move(*b));
         }
       }
@@ -145,7 +145,7 @@ class Parser {
     }
     if (auto n = list(top, "trusted_proxies", false)) {
       for (size_t i = 0; i < n->size(); ++i) {
-        const YAML::Node item = (*n)[i];
+        const YAML::Node item = std::as_const(*n)[i];
         auto s = text(item, indexed("trusted_proxies", i));
         if (s && s->empty()) d_.error(item, fmt::format("trusted_proxies[{}]: empty entry", i));
         if (s && !s->empty()) config.trusted_proxies.push_back(*s);
@@ -230,6 +230,7 @@ class Parser {
     return node;
   }
 
+  // Elements are then read through std::as_const: yaml-cpp's non-const operator[] may insert.
   std::optional<YAML::Node> list(const Fields& fields, std::string_view key, bool is_required) {
     auto node = is_required ? required(fields, key) : fields.get(key);
     if (!node) return std::nullopt;
@@ -355,7 +356,7 @@ class Parser {
     if (!n) return;
     if (n->size() == 0) d_.error(*n, "listeners: at least one listener is required");
     for (size_t i = 0; i < n->size(); ++i) {
-      const YAML::Node item = (*n)[i];
+      const YAML::Node item = std::as_const(*n)[i];
       const std::string path = indexed("listeners", i);
       const Fields f = open_map(item, path, kListenerKeys, d_.line_of(*n));
       if (!f.ok) continue;
@@ -386,7 +387,7 @@ class Parser {
       }
       for (size_t i = 0; i < certs->size(); ++i) {
         const std::string item_path = indexed(join(path, "certificates"), i);
-        const Fields c = open_map((*certs)[i], item_path, kCertificateKeys, f.line);
+        const Fields c = open_map(std::as_const(*certs)[i], item_path, kCertificateKeys, f.line);
         CertificateFiles files;
         if (auto v = required(c, "cert"))
           files.cert = file_path(*v, join(item_path, "cert")).value_or("");
@@ -578,7 +579,7 @@ class Parser {
     if (!n) return;
     if (n->size() == 0) d_.error(*n, "apis: at least one api is required");
     for (size_t i = 0; i < n->size(); ++i) {
-      const YAML::Node item = (*n)[i];
+      const YAML::Node item = std::as_const(*n)[i];
       const std::string path = indexed("apis", i);
       const Fields f = open_map(item, path, kApiKeys, d_.line_of(*n));
       if (!f.ok) continue;
