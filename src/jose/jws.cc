@@ -78,7 +78,7 @@ Result<VerifiedJws> verify_compact(std::string_view token, const JwkSet& keys,
   const auto alg = parse_alg(alg_name);
   if (!alg) {
     // RFC 8725 §3.1/§3.2: unsecured ("none", any case) and unknown algorithms are refused.
-    return fail(JwtError::UnsupportedAlg, "alg \"" + std::string(alg_name) + "\" is not accepted");
+    return fail(JwtError::UnsupportedAlg, "alg " + quote_untrusted(alg_name) + " is not accepted");
   }
   if (!options.allowed_algs.contains(*alg)) {
     return fail(JwtError::AlgNotAllowed, "alg " + std::string(alg_name) + " is not allowed");
@@ -111,7 +111,7 @@ Result<VerifiedJws> verify_compact(std::string_view token, const JwkSet& keys,
           return VerifiedJws{*alg, {}, std::move(jws.header), std::move(jws.payload)};
         }
       }
-      return fail(JwtError::UnknownKey, "no key with kid \"" + std::string(kid) + "\"");
+      return fail(JwtError::UnknownKey, "no key with kid " + quote_untrusted(kid));
     }
     GH_TRY_STATUS(key->check_usable(*alg, false));
     if (!signature_ok(*key, *alg, jws.signing_input, jws.signature)) {

@@ -156,7 +156,7 @@ Status validate_claims(const json::object& claims, const ClaimsPolicy& policy,
     if (iss == nullptr) return fail(JwtError::Issuer, "token has no iss claim");
     const std::string_view i = iss->get_string();
     if (std::find(policy.issuers.begin(), policy.issuers.end(), i) == policy.issuers.end()) {
-      return fail(JwtError::Issuer, "token issuer \"" + std::string(i) + "\" is not accepted");
+      return fail(JwtError::Issuer, "token issuer " + quote_untrusted(i) + " is not accepted");
     }
   }
 

@@ -54,6 +54,16 @@ JwtError jwt_error(const core::Error& error) noexcept {
   return static_cast<JwtError>(d);
 }
 
+std::string quote_untrusted(std::string_view v) {
+  std::string out = "\"";
+  for (size_t i = 0; i < v.size() && i < 64; ++i) {
+    const char c = v[i];
+    out += (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') ? c : '?';
+  }
+  if (v.size() > 64) out += "...";
+  return out + "\"";
+}
+
 core::Error make_error(JwtError code, std::string message) {
   core::ErrorKind kind = core::ErrorKind::Unauthenticated;
   switch (code) {

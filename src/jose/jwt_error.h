@@ -44,6 +44,10 @@ JwtError jwt_error(const core::Error& error) noexcept;
 /// An Error with the kind that fits `code` and `code` in detail.
 core::Error make_error(JwtError code, std::string message);
 
+/// A token-supplied value for an error message: quoted, at most 64 characters, printable ASCII
+/// only, so that attacker-chosen text cannot flood or forge log lines.
+std::string quote_untrusted(std::string_view value);
+
 /// Shorthand for returning a failed Result.
 inline core::Unexpected fail(JwtError code, std::string message) {
   return core::unexpected(make_error(code, std::move(message)));

@@ -200,6 +200,13 @@ TEST_F(Attacks, UnknownCritIsRejected) {
 TEST_F(Attacks, UnknownKidIsReportedForRefresh) {
   const std::string t = forge(rsa_, JwsAlg::RS256, R"({"alg":"RS256","kid":"rotated"})");
   EXPECT_EQ(code_of(verify_compact(t, set_)), JwtError::UnknownKey);
+  const std::string noisy =
+      forge(rsa_, JwsAlg::RS256,
+            R"({"alg":"RS256","kid":"a\nFAKE LOG LINE)" + std::string(200, 'x') + "\"}");
+  auto r = verify_compact(noisy, set_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message.find('\n'), std::string::npos);
+  EXPECT_LT(r.error().message.size(), 120u);
   const std::string bad_kid = forge(rsa_, JwsAlg::RS256, R"({"alg":"RS256","kid":7})");
   EXPECT_EQ(code_of(verify_compact(bad_kid, set_)), JwtError::Malformed);
 }
