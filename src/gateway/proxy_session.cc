@@ -120,7 +120,17 @@ bool expects_continue(std::string_view value) {
   return core::iequals(core::trim_ows(value), "100-continue");
 }
 
-enum class RelayOutcome : uint8_t { Done, InputFailed, OutputFailed, InputTimeout, TooLarge };
+enum class RelayOutcome : uint8_t {
+  Done,
+  InputFailed,   // the sender went away
+  BadInput,      // the sender's body framing is invalid (bad chunk)
+  OutputFailed,  // the receiver went away
+  InputTimeout,
+  TooLarge,
+};
+
+const boost::system::error_category& kHttpCategory =
+    bhttp::make_error_code(bhttp::error::bad_chunk).category();
 
 /// Scratch space one session reuses for every exchange: serialized heads and coalesced writes.
 struct SessionBuffers {
@@ -174,10 +184,13 @@ awaitable<RelayOutcome> relay(In& in, beast::flat_buffer& in_buf,
       p.get().body().data = chunk;
       p.get().body().size = chunk_size;
       lowest(in).expires_after(read_timeout);
-      auto [ec, read] = co_await bhttp::async_read(in, in_buf, p, use_tuple);
+      // read_some, not read: each socket read is forwarded at once (streaming latency), and the
+      // read timeout is the longest silence allowed, not the time to fill the buffer.
+      auto [ec, read] = co_await bhttp::async_read_some(in, in_buf, p, use_tuple);
       if (ec == bhttp::error::need_buffer) ec = {};
       if (ec == bhttp::error::body_limit) co_return RelayOutcome::TooLarge;
       if (ec == beast::error::timeout) co_return RelayOutcome::InputTimeout;
+      if (ec && ec.category() == kHttpCategory) co_return RelayOutcome::BadInput;
       if (ec) co_return RelayOutcome::InputFailed;
       n = chunk_size - p.get().body().size;
       moved += n;
@@ -195,10 +208,12 @@ awaitable<RelayOutcome> relay(In& in, beast::flat_buffer& in_buf,
         asio::const_buffer(size_line, size_len), asio::const_buffer(chunk, n),
         chunked && n > 0 ? asio::buffer(kCrlf) : asio::const_buffer(),
         chunked && last ? asio::buffer(kLastChunk) : asio::const_buffer()};
-    lowest(out).expires_after(write_timeout);
-    error_code ec = co_await write_all(out, bufs, sb.scratch);
-    if (ec) co_return RelayOutcome::OutputFailed;
-    head_pending = false;
+    if (head_pending || n > 0 || (chunked && last)) {
+      lowest(out).expires_after(write_timeout);
+      error_code ec = co_await write_all(out, bufs, sb.scratch);
+      if (ec) co_return RelayOutcome::OutputFailed;
+      head_pending = false;
+    }
     if (last) co_return RelayOutcome::Done;
   }
 }
@@ -273,6 +288,11 @@ awaitable<ForwardResult> forward(WorkerState& ws, const Snapshot& snap, ClientSt
       case RelayOutcome::TooLarge:
         st.error = http::ProxyError::BodyTooLarge;
         st.error_message.clear();
+        result = ForwardResult::Failed;
+        break;
+      case RelayOutcome::BadInput:
+        st.error = http::ProxyError::BadRequest;
+        st.error_message = "Bad request: invalid chunked request body";
         result = ForwardResult::Failed;
         break;
       case RelayOutcome::InputFailed:
@@ -391,12 +411,53 @@ awaitable<void> graceful_close(Stream& stream) {
   lowest(stream).close();
 }
 
+/// The header_read deadline of one connection: when it passes, the pending read is cancelled
+/// (not the socket closed) so that a 408 can still be written. Armed only when a head does not
+/// arrive in one read, so the common request costs no timer.
+class HeadDeadline {
+ public:
+  HeadDeadline(asio::io_context& io, net::tcp::socket& socket)
+      : timer_(io), state_(std::make_shared<State>()) {
+    state_->socket = &socket;
+  }
+  ~HeadDeadline() { disarm(); }
+
+  void arm(milliseconds after) {
+    state_->armed = true;
+    state_->fired = false;
+    timer_.expires_after(after);
+    // The handler may run after this object is gone: it holds the state, not `this`.
+    timer_.async_wait([state = state_](error_code ec) {
+      if (ec || !state->armed) return;
+      state->fired = true;
+      error_code ignored;
+      state->socket->cancel(ignored);
+    });
+  }
+  void disarm() {
+    if (!state_->armed) return;
+    state_->armed = false;
+    timer_.cancel();
+  }
+  bool fired() const noexcept { return state_->fired; }
+
+ private:
+  struct State {
+    net::tcp::socket* socket = nullptr;
+    bool armed = false;
+    bool fired = false;
+  };
+  asio::steady_timer timer_;
+  std::shared_ptr<State> state_;
+};
+
 /// The request loop over one established client stream.
 template <class Stream>
 awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& client,
                              SessionHook& hook) {
   beast::flat_buffer buf;
   SessionBuffers sb;
+  HeadDeadline head_deadline(ws.io(), lowest(stream).socket());
   bool first = true;
   for (;;) {
     hook.busy = false;
@@ -405,15 +466,21 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
     const auto& timeouts = snap->config.timeouts;
     Exchange ex;
 
-    // 1. The head, checked byte by byte as it arrives (slowloris: one deadline for all of it).
+    // 1. The head, checked byte by byte as it arrives. Waiting for its first byte is bounded by
+    // the idle timeout (silent close); once it has started, the whole head must arrive within
+    // header_read (slowloris), answered 408 — which needs the socket open, hence our own timer
+    // rather than the stream's (a stream timeout closes the socket).
     http::HeadScanner scanner(snap->head_limits);
     bool got_bytes = buf.size() > 0;
-    lowest(stream).expires_after(got_bytes || first ? timeouts.header_read : timeouts.idle);
     auto state = scanner.scan(view(buf));
+    if (state == http::HeadScanner::State::NeedMore) {
+      lowest(stream).expires_after(first ? timeouts.header_read : timeouts.idle);
+      if (got_bytes) head_deadline.arm(timeouts.header_read);
+    }
     while (state == http::HeadScanner::State::NeedMore) {
       auto [ec, n] = co_await stream.async_read_some(buf.prepare(8192), use_tuple);
       if (ec) {
-        if (ec == beast::error::timeout && got_bytes) {
+        if (head_deadline.fired()) {
           ex.start = steady_clock::now();
           co_await send_error(stream, ws, ex, http::ProxyError::HeaderTimeout,
                               "Request timeout: request headers not received in time", true);
@@ -425,10 +492,12 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
       if (!got_bytes) {
         got_bytes = true;
         hook.busy = true;
-        lowest(stream).expires_after(timeouts.header_read);
+        lowest(stream).expires_never();
+        head_deadline.arm(timeouts.header_read);
       }
       state = scanner.scan(view(buf));
     }
+    head_deadline.disarm();
     hook.busy = true;
     ex.start = steady_clock::now();
     first = false;
@@ -452,6 +521,11 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
     }
     error_code pec;
     size_t used = parser.put(asio::buffer(buf.data().data(), head_size), pec);
+    if (pec == bhttp::error::body_limit) {  // Content-Length above limits.max_body_bytes
+      co_await send_error(stream, ws, ex, http::ProxyError::BodyTooLarge, "", true);
+      finish(ws, client, ex);
+      break;
+    }
     if (pec || !parser.is_header_done() || used != head_size) {
       co_await send_error(stream, ws, ex, http::ProxyError::BadRequest,
                           "Bad request: malformed request head", true);
