@@ -51,7 +51,8 @@ Result<std::shared_ptr<const Snapshot>> compile_snapshot(config::ProxyConfig con
     target->id = b.id;
     target->tls = b.scheme == "https";
     uint16_t default_port = target->tls ? 443 : 80;
-    std::string host = b.host;
+    // IPv6 literals are stored without brackets; Host needs them (RFC 9110 §7.2).
+    std::string host = b.host.find(':') != std::string::npos ? "[" + b.host + "]" : b.host;
     target->host_header = b.port == default_port ? host : host + ":" + std::to_string(b.port);
     target->base_path = b.base_path;
     target->max_idle = b.max_idle_connections;
@@ -60,9 +61,7 @@ Result<std::shared_ptr<const Snapshot>> compile_snapshot(config::ProxyConfig con
       return unexpected(eps.error().with_context(where(b.where) + "backend '" + b.id + "'"));
     target->endpoints = std::move(*eps);
     if (target->tls) {
-      std::string bare = host;
-      if (bare.size() >= 2 && bare.front() == '[') bare = bare.substr(1, bare.size() - 2);
-      auto tls = net::BackendTls::create(b.tls, bare);
+      auto tls = net::BackendTls::create(b.tls, b.host);
       if (!tls)
         return unexpected(tls.error().with_context(where(b.where) + "backend '" + b.id + "'"));
       target->tls_context = std::move(*tls);
