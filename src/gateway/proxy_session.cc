@@ -98,7 +98,7 @@ awaitable<bool> send_error(Stream& stream, WorkerState& ws, Exchange& ex, http::
   out += "HTTP/1.1 ";
   out += std::to_string(status);
   out += ' ';
-  out += bhttp::obsolete_reason(static_cast<bhttp::status>(status));
+  out += http::reason_phrase(status);
   out += "\r\nContent-Type: application/json\r\nContent-Length: ";
   out += std::to_string(body.size());
   if (!ex.request_id.empty()) {
@@ -553,6 +553,10 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
     if (!origin_form.empty()) req.target(origin_form);
     std::string_view target = req.target();
     ex.path = std::string(path_of(target));
+    if (framing.ok && http::has_dot_segment(target)) {
+      framing.ok = false;
+      framing.reason = "dot-segment in path";
+    }
     if (!framing.ok) {
       co_await send_error(stream, ws, ex, http::ProxyError::BadRequest,
                           std::string("Bad request: ") + std::string(framing.reason), true);

@@ -199,8 +199,11 @@ void write_forward_response_head(std::string& out, const bhttp::response_header<
   const char code[4] = {char('0' + status / 100 % 10), char('0' + status / 10 % 10),
                         char('0' + status % 10), ' '};
   out.append(code, 4);
+  // Beast's reason() fills an empty one with its own table, including "<unknown-status>".
   std::string_view reason = head.reason();
-  if (reason.empty()) reason = bhttp::obsolete_reason(static_cast<bhttp::status>(status));
+  if (reason.empty() || reason == bhttp::obsolete_reason(head.result())) {
+    reason = reason_phrase(status);
+  }
   out.append(reason);
   out += "\r\n";
   std::string via;

@@ -28,7 +28,8 @@ FramingVerdict check_request_framing(const bhttp::request_header<>& head) noexce
         break;
     }
   }
-  if (head.version() >= 11 && host_count != 1) {
+  // RFC 9112 §3.2: more than one Host is an error in any version; none only in HTTP/1.1.
+  if (host_count > 1 || (head.version() >= 11 && host_count == 0)) {
     v.reason = host_count == 0 ? "missing Host header" : "more than one Host header";
     return v;
   }
@@ -94,6 +95,35 @@ bool normalize_target(std::string_view target, std::string_view method, std::str
   if (path.empty() || path.front() != '/') origin_form = "/";
   origin_form.append(path);
   return true;
+}
+
+bool has_dot_segment(std::string_view path) noexcept {
+  path = path.substr(0, path.find('?'));
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    std::string_view seg = path.substr(start, end - start);
+    // A segment of one or two dots, each written as '.' or %2e/%2E.
+    size_t dots = 0;
+    size_t i = 0;
+    bool only_dots = !seg.empty();
+    while (i < seg.size() && only_dots) {
+      if (seg[i] == '.') {
+        ++dots;
+        ++i;
+      } else if (i + 2 < seg.size() && seg[i] == '%' && seg[i + 1] == '2' &&
+                 (seg[i + 2] == 'e' || seg[i + 2] == 'E')) {
+        ++dots;
+        i += 3;
+      } else {
+        only_dots = false;
+      }
+    }
+    if (only_dots && dots >= 1 && dots <= 2) return true;
+    start = end + 1;
+  }
+  return false;
 }
 
 }  // namespace gh::http

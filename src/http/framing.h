@@ -25,6 +25,11 @@ struct FramingVerdict {
 /// HTTP/1.1 (§3.2).
 FramingVerdict check_request_framing(const bhttp::request_header<>& head) noexcept;
 
+/// True when the path (query ignored) has a `.` or `..` segment, literal or percent-encoded
+/// (%2e). Routing matches the path as written while many backends resolve dot-segments
+/// (RFC 3986 §5.2.4), so `/public/../admin` would reach an API the gateway did not choose.
+bool has_dot_segment(std::string_view path) noexcept;
+
 /// Rewrites an absolute-form target (`http://host/p?q`) to origin-form (`/p?q`) and returns the
 /// authority; returns an empty view when `target` is already origin-form. False when the target
 /// is neither origin-form nor absolute-form http(s) (or is `*`, which only OPTIONS may use).

@@ -39,7 +39,8 @@ HeadScanner::State HeadScanner::reject(ProxyError e, std::string_view why) noexc
 HeadScanner::State HeadScanner::scan(std::string_view buf) noexcept {
   for (; pos_ < buf.size(); ++pos_) {
     const auto c = static_cast<unsigned char>(buf[pos_]);
-    if (pos_ - leading_ >= limits_.max_header_bytes) {
+    // Skipped leading empty lines count too: they are buffered like the head itself.
+    if (pos_ >= limits_.max_header_bytes) {
       if (in_request_line_) return reject(ProxyError::UriTooLong, "request line too long");
       return reject(ProxyError::HeadersTooLarge, "request header fields too large");
     }

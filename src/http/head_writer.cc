@@ -31,11 +31,19 @@ void write_response_head(std::string& out, const bhttp::response_header<>& head,
   char code[4] = {char('0' + status / 100 % 10), char('0' + status / 10 % 10),
                   char('0' + status % 10), ' '};
   out.append(code, 4);
+  // Beast's reason() fills an empty one with its own table, including "<unknown-status>".
   std::string_view reason = head.reason();
-  if (reason.empty()) reason = bhttp::obsolete_reason(static_cast<bhttp::status>(status));
+  if (reason.empty() || reason == bhttp::obsolete_reason(head.result())) {
+    reason = reason_phrase(status);
+  }
   out.append(reason);
   out += "\r\n";
   write_fields(out, head);
+}
+
+std::string_view reason_phrase(unsigned status) noexcept {
+  if (bhttp::int_to_status(status) == bhttp::status::unknown) return {};
+  return bhttp::obsolete_reason(static_cast<bhttp::status>(status));
 }
 
 void write_chunk_size(std::string& out, size_t size) {

@@ -23,6 +23,10 @@ void write_request_head(std::string& out, const bhttp::request_header<>& head);
 /// Appends the status line for `version` (10 or 11), every field, and the blank line.
 void write_response_head(std::string& out, const bhttp::response_header<>& head, unsigned version);
 
+/// The standard reason phrase of `status`, or "" for a code without one (never Beast's
+/// "<unknown-status>" placeholder).
+std::string_view reason_phrase(unsigned status) noexcept;
+
 /// Appends one chunk-size line (`%x\r\n`) to `out`.
 void write_chunk_size(std::string& out, size_t size);
 
