@@ -92,6 +92,16 @@ TEST(WriteResponseHead, UnregisteredStatusGetsEmptyReason) {
   EXPECT_EQ(out, "HTTP/1.1 299 \r\nContent-Length: 0\r\n\r\n");
 }
 
+TEST(ReasonPhrase, StandardOrEmpty) {
+  EXPECT_EQ(reason_phrase(200), "OK");
+  EXPECT_EQ(reason_phrase(404), "Not Found");
+  EXPECT_EQ(reason_phrase(431), "Request Header Fields Too Large");
+  EXPECT_EQ(reason_phrase(299), "");
+  EXPECT_EQ(reason_phrase(418), "");
+  EXPECT_EQ(reason_phrase(0), "");
+  EXPECT_EQ(reason_phrase(1000), "");
+}
+
 TEST(WriteChunkSize, LowerCaseHex) {
   struct Case {
     size_t n;
