@@ -73,9 +73,9 @@ void parse_and_check(std::string_view head) {
   // A rewritten target is always origin-form.
   if (!origin_form.empty() && origin_form.front() != '/') __builtin_trap();
   if (!authority.empty() && origin_form.empty()) __builtin_trap();
-  if (!framing.ok) return;
-
   if (!origin_form.empty()) req.target(origin_form);
+  if (!framing.ok || gh::http::has_dot_segment(req.target())) return;
+
   std::string client_host(req[bhttp::field::host]);
   if (client_host.empty()) client_host = authority;
   gh::http::remove_hop_by_hop(req);
