@@ -45,8 +45,8 @@ bhttp::response<bhttp::string_body> answer(const bhttp::request<bhttp::string_bo
   return res;
 }
 
-awaitable<void> admin_session(net::tcp::socket socket, const gateway::Server* server) {
-  beast::tcp_stream stream(std::move(socket));
+awaitable<void> admin_session(net::Socket socket, const gateway::Server* server) {
+  net::PlainStream stream(std::move(socket));
   beast::flat_buffer buf;
   for (;;) {
     bhttp::request_parser<bhttp::string_body> parser;
@@ -61,10 +61,10 @@ awaitable<void> admin_session(net::tcp::socket socket, const gateway::Server* se
     if (wec || !keep) break;
   }
   net::error_code ignored;
-  stream.socket().shutdown(net::tcp::socket::shutdown_send, ignored);
+  stream.socket().shutdown(net::Socket::shutdown_send, ignored);
 }
 
-awaitable<void> admin_accept_loop(net::tcp::acceptor* acceptor, const gateway::Server* server) {
+awaitable<void> admin_accept_loop(net::Acceptor* acceptor, const gateway::Server* server) {
   for (;;) {
     auto [ec, socket] = co_await acceptor->async_accept(use_tuple);
     if (ec) {
@@ -78,7 +78,7 @@ awaitable<void> admin_accept_loop(net::tcp::acceptor* acceptor, const gateway::S
 
 }  // namespace
 
-void start_admin_server(net::asio::io_context& io, net::tcp::acceptor& acceptor,
+void start_admin_server(net::asio::io_context& io, net::Acceptor& acceptor,
                         const gateway::Server& server) {
   asio::co_spawn(io, admin_accept_loop(&acceptor, &server), asio::detached);
 }

@@ -43,8 +43,8 @@ bhttp::response<bhttp::string_body> demo_answer(const bhttp::request<bhttp::stri
   return res;
 }
 
-awaitable<void> demo_session(net::tcp::socket socket) {
-  net::beast::tcp_stream stream(std::move(socket));
+awaitable<void> demo_session(net::Socket socket) {
+  net::PlainStream stream(std::move(socket));
   net::beast::flat_buffer buf;
   for (;;) {
     bhttp::request_parser<bhttp::string_body> parser;
@@ -58,10 +58,10 @@ awaitable<void> demo_session(net::tcp::socket socket) {
     if (wec || !keep) break;
   }
   net::error_code ignored;
-  stream.socket().shutdown(net::tcp::socket::shutdown_send, ignored);
+  stream.socket().shutdown(net::Socket::shutdown_send, ignored);
 }
 
-awaitable<void> demo_accept(net::tcp::acceptor* acceptor) {
+awaitable<void> demo_accept(net::Acceptor* acceptor) {
   for (;;) {
     auto [ec, socket] = co_await acceptor->async_accept(use_tuple);
     if (ec) {
@@ -77,7 +77,7 @@ awaitable<void> demo_accept(net::tcp::acceptor* acceptor) {
 Result<std::unique_ptr<DemoBackend>> DemoBackend::start() {
   std::unique_ptr<DemoBackend> d(new DemoBackend());
   net::error_code ec;
-  d->acceptor_ = std::make_unique<net::tcp::acceptor>(d->io_);
+  d->acceptor_ = std::make_unique<net::Acceptor>(d->io_);
   net::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
   d->acceptor_->open(ep.protocol(), ec);
   if (!ec) d->acceptor_->bind(ep, ec);

@@ -22,7 +22,7 @@ class DemoBackend {
  private:
   DemoBackend() = default;
   net::asio::io_context io_{1};
-  std::unique_ptr<net::tcp::acceptor> acceptor_;
+  std::unique_ptr<net::Acceptor> acceptor_;
   std::thread thread_;
   uint16_t port_ = 0;
 };

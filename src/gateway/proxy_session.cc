@@ -407,7 +407,7 @@ awaitable<void> graceful_close(Stream& stream) {
     lowest(stream).expires_after(kTlsShutdownTimeout);
     co_await stream.async_shutdown(use_tuple);
   }
-  lowest(stream).socket().shutdown(net::tcp::socket::shutdown_send, ec);
+  lowest(stream).socket().shutdown(net::Socket::shutdown_send, ec);
   lowest(stream).close();
 }
 
@@ -416,7 +416,7 @@ awaitable<void> graceful_close(Stream& stream) {
 /// arrive in one read, so the common request costs no timer.
 class HeadDeadline {
  public:
-  HeadDeadline(asio::io_context& io, net::tcp::socket& socket)
+  HeadDeadline(asio::io_context& io, net::Socket& socket)
       : timer_(io), state_(std::make_shared<State>()) {
     state_->socket = &socket;
   }
@@ -443,11 +443,11 @@ class HeadDeadline {
 
  private:
   struct State {
-    net::tcp::socket* socket = nullptr;
+    net::Socket* socket = nullptr;
     bool armed = false;
     bool fired = false;
   };
-  asio::steady_timer timer_;
+  net::SteadyTimer timer_;
   std::shared_ptr<State> state_;
 };
 
@@ -686,7 +686,7 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
 /// Registers the connection for drain and keeps the active-connection gauge right on every exit.
 class SessionRegistration {
  public:
-  SessionRegistration(WorkerState& ws, net::tcp::socket* socket)
+  SessionRegistration(WorkerState& ws, net::Socket* socket)
       : ws_(ws), it_(ws.add_session(socket)) {}
   ~SessionRegistration() { ws_.remove_session(it_); }
   SessionHook& hook() { return *it_; }
@@ -696,7 +696,7 @@ class SessionRegistration {
   std::list<SessionHook>::iterator it_;
 };
 
-std::string peer_ip(const net::tcp::socket& socket) {
+std::string peer_ip(const net::Socket& socket) {
   error_code ec;
   auto ep = socket.remote_endpoint(ec);
   if (ec) return "unknown";
@@ -709,7 +709,7 @@ std::string peer_ip(const net::tcp::socket& socket) {
 
 }  // namespace
 
-awaitable<void> serve_plain(WorkerState* ws, net::tcp::socket socket) {
+awaitable<void> serve_plain(WorkerState* ws, net::Socket socket) {
   ws->metrics().connections_accepted.add();
   ClientInfo client;
   client.ip = peer_ip(socket);
@@ -720,7 +720,7 @@ awaitable<void> serve_plain(WorkerState* ws, net::tcp::socket socket) {
   co_await request_loop(*ws, stream, client, reg.hook());
 }
 
-awaitable<void> serve_tls(WorkerState* ws, net::tcp::socket socket,
+awaitable<void> serve_tls(WorkerState* ws, net::Socket socket,
                           std::shared_ptr<const net::ServerTls> tls) {
   ws->metrics().connections_accepted.add();
   ClientInfo client;

@@ -12,8 +12,8 @@ namespace gh::gateway {
 /// One client connection, from accept to close: TLS handshake (for TLS listeners), then for each
 /// request: read and check the head, route, forward to the backend over a pooled connection,
 /// relay the response, log. Runs on the accepting worker only.
-net::awaitable<void> serve_plain(WorkerState* ws, net::tcp::socket socket);
-net::awaitable<void> serve_tls(WorkerState* ws, net::tcp::socket socket,
+net::awaitable<void> serve_plain(WorkerState* ws, net::Socket socket);
+net::awaitable<void> serve_tls(WorkerState* ws, net::Socket socket,
                                std::shared_ptr<const net::ServerTls> tls);
 
 }  // namespace gh::gateway

@@ -17,13 +17,13 @@ namespace asio = net::asio;
 using net::awaitable;
 using net::use_tuple;
 
-awaitable<void> accept_loop(WorkerState* ws, net::tcp::acceptor* acceptor, std::string key) {
+awaitable<void> accept_loop(WorkerState* ws, net::Acceptor* acceptor, std::string key) {
   for (;;) {
     auto [ec, socket] = co_await acceptor->async_accept(ws->io(), use_tuple);
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
       // Out of descriptors or a transient error: back off briefly rather than spin.
-      asio::steady_timer pause(ws->io(), std::chrono::milliseconds(50));
+      net::SteadyTimer pause(ws->io(), std::chrono::milliseconds(50));
       co_await pause.async_wait(use_tuple);
       continue;
     }
@@ -38,7 +38,7 @@ awaitable<void> accept_loop(WorkerState* ws, net::tcp::acceptor* acceptor, std::
 }
 
 awaitable<void> flush_loop(WorkerState* ws) {
-  asio::steady_timer timer(ws->io());
+  net::SteadyTimer timer(ws->io());
   for (;;) {
     timer.expires_after(std::chrono::milliseconds(200));
     auto [ec] = co_await timer.async_wait(use_tuple);
@@ -95,7 +95,7 @@ Result<std::unique_ptr<Server>> Server::start(Options options) {
   if (snap->config.admin) {
     const auto& a = *snap->config.admin;
     GH_TRY(auto ep, net::resolve_endpoint(a.host, a.port));
-    s->admin_acceptor_ = std::make_unique<net::tcp::acceptor>(s->workers_[0]->io());
+    s->admin_acceptor_ = std::make_unique<net::Acceptor>(s->workers_[0]->io());
     auto opened = net::open_acceptor(*s->admin_acceptor_, ep);
     if (!opened) return unexpected(opened.error().with_context("admin listener"));
   }
@@ -131,7 +131,7 @@ Result<void> Server::open_listener(const config::Listener& l, ListenerSockets& o
   GH_TRY(auto ep, net::resolve_endpoint(l.host, l.port));
   out.tls = l.tls.has_value();
   for (auto& w : workers_) {
-    auto acceptor = std::make_unique<net::tcp::acceptor>(w->io());
+    auto acceptor = std::make_unique<net::Acceptor>(w->io());
     GH_TRY_STATUS(net::open_acceptor(*acceptor, ep));
     out.per_worker.push_back(std::move(acceptor));
   }
@@ -147,7 +147,7 @@ void Server::start_accepting(const std::string& key, ListenerSockets& sockets) {
 
 void Server::close_listener(ListenerSockets& sockets) {
   for (size_t i = 0; i < sockets.per_worker.size(); ++i) {
-    net::tcp::acceptor* acc = sockets.per_worker[i].get();
+    net::Acceptor* acc = sockets.per_worker[i].get();
     asio::post(states_[i]->io(), [acc] {
       net::error_code ec;
       acc->close(ec);
@@ -265,7 +265,7 @@ void Server::begin_drain() {
   for (auto& [key, sockets] : listeners_)
     close_listener(sockets);
   if (admin_acceptor_) {
-    net::tcp::acceptor* acc = admin_acceptor_.get();
+    net::Acceptor* acc = admin_acceptor_.get();
     asio::post(workers_[0]->io(), [acc] {
       net::error_code ec;
       acc->close(ec);
@@ -276,7 +276,7 @@ void Server::begin_drain() {
     asio::post(ws->io(), [ws] { ws->begin_drain(); });
   }
   drain_deadline_ = std::chrono::steady_clock::now() + current_->config.timeouts.drain;
-  drain_timer_ = std::make_unique<asio::steady_timer>(control_);
+  drain_timer_ = std::make_unique<net::SteadyTimer>(control_);
   auto poll = std::make_shared<std::function<void()>>();
   *poll = [this, poll] {
     uint64_t active = 0;
@@ -325,7 +325,7 @@ int Server::run() {
     begin_drain();
   };
   signals.async_wait(on_signal);
-  watch_timer_ = std::make_unique<asio::steady_timer>(control_);
+  watch_timer_ = std::make_unique<net::SteadyTimer>(control_);
   watch_config();
   control_.run();
   return exit_code_;

@@ -23,8 +23,8 @@ class Server {
  public:
   /// Starts the admin listener's handler on `acceptor` (served by worker 0's loop). Injected so
   /// that gateway/ does not depend on admin/ (the layer above it).
-  using AdminStarter = std::function<void(net::asio::io_context& io, net::tcp::acceptor& acceptor,
-                                          const Server& server)>;
+  using AdminStarter =
+      std::function<void(net::asio::io_context& io, net::Acceptor& acceptor, const Server& server)>;
 
   struct Options {
     std::string config_path;
@@ -56,7 +56,7 @@ class Server {
 
   struct ListenerSockets {
     bool tls = false;
-    std::vector<std::unique_ptr<net::tcp::acceptor>> per_worker;
+    std::vector<std::unique_ptr<net::Acceptor>> per_worker;
   };
 
   Result<void> open_listener(const config::Listener& l, ListenerSockets& out);
@@ -71,12 +71,12 @@ class Server {
   std::vector<std::unique_ptr<WorkerMetrics>> metrics_;
   std::vector<std::unique_ptr<WorkerState>> states_;
   std::map<std::string, ListenerSockets> listeners_;  // by listener_key
-  std::unique_ptr<net::tcp::acceptor> admin_acceptor_;
+  std::unique_ptr<net::Acceptor> admin_acceptor_;
   std::shared_ptr<const Snapshot> current_;
   std::shared_ptr<LogSink> log_sink_;
   ProcessMetrics process_;
   net::asio::io_context control_{1};
-  std::unique_ptr<net::asio::steady_timer> watch_timer_;
+  std::unique_ptr<net::SteadyTimer> watch_timer_;
 
  public:
   struct FileStamp {
@@ -89,10 +89,10 @@ class Server {
  private:
   FileStamp stamp_;
   std::atomic<bool> draining_{false};
-  std::vector<std::unique_ptr<net::tcp::acceptor>> closed_acceptors_;  // kept until exit: their
-                                                                       // accept loops may still run
+  std::vector<std::unique_ptr<net::Acceptor>> closed_acceptors_;  // kept until exit: their
+                                                                  // accept loops may still run
   std::chrono::steady_clock::time_point drain_deadline_{};
-  std::unique_ptr<net::asio::steady_timer> drain_timer_;
+  std::unique_ptr<net::SteadyTimer> drain_timer_;
   int exit_code_ = 0;
 };
 

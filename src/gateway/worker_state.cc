@@ -42,7 +42,7 @@ void WorkerState::give_buffer(std::unique_ptr<char[]> buf) {
   if (spare_buffers_.size() < 64) spare_buffers_.push_back(std::move(buf));
 }
 
-std::list<SessionHook>::iterator WorkerState::add_session(net::tcp::socket* socket) {
+std::list<SessionHook>::iterator WorkerState::add_session(net::Socket* socket) {
   metrics_.connections_active.add();
   return sessions_.insert(sessions_.end(), SessionHook{socket, false});
 }

@@ -15,7 +15,7 @@ namespace gh::gateway {
 
 /// A live client connection as drain sees it: its socket, and whether a request is in flight.
 struct SessionHook {
-  net::tcp::socket* socket = nullptr;
+  net::Socket* socket = nullptr;
   bool busy = false;
 };
 
@@ -44,7 +44,7 @@ class WorkerState {
   void give_buffer(std::unique_ptr<char[]> buf);
   static constexpr size_t kRelayBufferSize = 64 * 1024;
 
-  std::list<SessionHook>::iterator add_session(net::tcp::socket* socket);
+  std::list<SessionHook>::iterator add_session(net::Socket* socket);
   void remove_session(std::list<SessionHook>::iterator it);
   size_t session_count() const noexcept { return sessions_.size(); }
 

@@ -23,12 +23,21 @@ namespace ssl = boost::asio::ssl;
 using tcp = boost::asio::ip::tcp;
 using error_code = boost::system::error_code;
 
+// The concrete executor of a worker's loop, not the type-erased any_io_executor: every handler
+// dispatch and coroutine resumption on the request path then skips a polymorphic call.
+using Executor = asio::io_context::executor_type;
+
 template <typename T>
-using awaitable = asio::awaitable<T>;
+using awaitable = asio::awaitable<T, Executor>;
 
-inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable_t<Executor>{});
 
-using PlainStream = beast::tcp_stream;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using Socket = asio::basic_stream_socket<tcp, Executor>;
+using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
+using SteadyTimer =
+    asio::basic_waitable_timer<std::chrono::steady_clock,
+                               asio::wait_traits<std::chrono::steady_clock>, Executor>;
+using PlainStream = beast::basic_stream<tcp, Executor>;
+using TlsStream = beast::ssl_stream<PlainStream>;
 
 }  // namespace gh::net

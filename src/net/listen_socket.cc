@@ -21,7 +21,7 @@ Result<tcp::endpoint> resolve_endpoint(const std::string& host, uint16_t port) {
   return results.begin()->endpoint();
 }
 
-Result<void> open_acceptor(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, int backlog) {
+Result<void> open_acceptor(Acceptor& acceptor, const tcp::endpoint& endpoint, int backlog) {
   error_code ec;
   std::string where = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
   acceptor.open(endpoint.protocol(), ec);
