@@ -605,8 +605,10 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
     }
     const bool expect_continue =
         expects_continue(req[bhttp::field::expect]) && client_version >= 11;
-    std::string_view client_host = req[bhttp::field::host];
-    if (client_host.empty()) client_host = authority;
+    // The host the request was routed on: an absolute-form target's authority wins over Host
+    // (RFC 9112 §3.2.2), and the backend is told the same one.
+    std::string_view client_host =
+        authority.empty() ? std::string_view(req[bhttp::field::host]) : std::string_view(authority);
 
     if (expect_continue && has_body) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";

@@ -99,29 +99,41 @@ bool normalize_target(std::string_view target, std::string_view method, std::str
 
 bool has_dot_segment(std::string_view path) noexcept {
   path = path.substr(0, path.find('?'));
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t end = path.find('/', start);
-    if (end == std::string_view::npos) end = path.size();
-    std::string_view seg = path.substr(start, end - start);
-    // A segment of one or two dots, each written as '.' or %2e/%2E.
-    size_t dots = 0;
-    size_t i = 0;
-    bool only_dots = !seg.empty();
-    while (i < seg.size() && only_dots) {
-      if (seg[i] == '.') {
-        ++dots;
-        ++i;
-      } else if (i + 2 < seg.size() && seg[i] == '%' && seg[i + 1] == '2' &&
-                 (seg[i + 2] == 'e' || seg[i + 2] == 'E')) {
-        ++dots;
-        i += 3;
-      } else {
-        only_dots = false;
-      }
+  // Segments end at '/', and also at '\\' and at %2F/%5C: backends that decode an encoded slash
+  // before resolving dot-segments (nginx), or that take a backslash for a slash (IIS), would
+  // otherwise climb out of the routed prefix through a segment this check never saw.
+  auto hex_pair = [](std::string_view s, size_t i, char hi, char lo) {
+    return i + 2 < s.size() && s[i] == '%' && s[i + 1] == hi &&
+           (s[i + 2] == lo || s[i + 2] == static_cast<char>(lo - 'a' + 'A'));
+  };
+  size_t dots = 0;
+  bool only_dots = true;
+  size_t i = 0;
+  auto segment_is_dots = [&] { return only_dots && dots >= 1 && dots <= 2; };
+  while (i <= path.size()) {
+    size_t sep_len = 0;
+    if (i == path.size() || path[i] == '/' || path[i] == '\\') {
+      sep_len = 1;
+    } else if (hex_pair(path, i, '2', 'f') || hex_pair(path, i, '5', 'c')) {
+      sep_len = 3;
     }
-    if (only_dots && dots >= 1 && dots <= 2) return true;
-    start = end + 1;
+    if (sep_len > 0) {
+      if (segment_is_dots()) return true;
+      dots = 0;
+      only_dots = true;
+      i += sep_len;
+      continue;
+    }
+    if (path[i] == '.') {
+      ++dots;
+      ++i;
+    } else if (hex_pair(path, i, '2', 'e')) {
+      ++dots;
+      i += 3;
+    } else {
+      only_dots = false;
+      ++i;
+    }
   }
   return false;
 }

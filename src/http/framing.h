@@ -26,7 +26,7 @@ struct FramingVerdict {
 FramingVerdict check_request_framing(const bhttp::request_header<>& head) noexcept;
 
 /// True when the path (query ignored) has a `.` or `..` segment, literal or percent-encoded
-/// (%2e). Routing matches the path as written while many backends resolve dot-segments
+/// (%2e), with segments separated by `/`, `\`, %2F or %5C. Routing matches the path as written while many backends resolve dot-segments
 /// (RFC 3986 §5.2.4), so `/public/../admin` would reach an API the gateway did not choose.
 bool has_dot_segment(std::string_view path) noexcept;
 
