@@ -16,7 +16,6 @@
 #include "http/forwarding.h"
 #include "http/framing.h"
 #include "http/head_scanner.h"
-#include "http/head_writer.h"
 
 namespace gh::gateway {
 namespace {

@@ -106,6 +106,11 @@ void append_forwarded_element(std::string& out, const ClientHop& hop) {
 
 }  // namespace
 
+std::string_view reason_phrase(unsigned status) noexcept {
+  if (bhttp::int_to_status(status) == bhttp::status::unknown) return {};
+  return bhttp::obsolete_reason(static_cast<bhttp::status>(status));
+}
+
 void write_forward_request_head(std::string& out, const bhttp::request_header<>& head,
                                 const RequestAdditions& add) {
   const ConnectionTokens named(head);

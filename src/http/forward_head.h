@@ -9,11 +9,23 @@
 #include <string_view>
 
 #include "http/forwarding.h"
-#include "http/head_writer.h"
 
 namespace gh::http {
 
 namespace bhttp = boost::beast::http;
+
+/// How a body is framed on the way out. The parser has already removed the incoming framing, so
+/// the relay writes exactly one of these.
+enum class OutFraming : uint8_t {
+  None,     // no body bytes at all (HEAD, 204, 304, empty request)
+  Length,   // raw bytes; Content-Length is in the head
+  Chunked,  // re-chunked; Transfer-Encoding ends in chunked
+  Close,    // raw bytes, delimited by closing the connection (HTTP/1.0 client)
+};
+
+/// The standard reason phrase of `status`, or "" for a code without one (never Beast's
+/// "<unknown-status>" placeholder).
+std::string_view reason_phrase(unsigned status) noexcept;
 
 /// What the gateway adds to a request on its way to the backend.
 struct RequestAdditions {

@@ -26,8 +26,9 @@ struct FramingVerdict {
 FramingVerdict check_request_framing(const bhttp::request_header<>& head) noexcept;
 
 /// True when the path (query ignored) has a `.` or `..` segment, literal or percent-encoded
-/// (%2e), with segments separated by `/`, `\`, %2F or %5C. Routing matches the path as written while many backends resolve dot-segments
-/// (RFC 3986 §5.2.4), so `/public/../admin` would reach an API the gateway did not choose.
+/// (%2e), with segments separated by `/`, `\`, %2F or %5C. Routing matches the path as written
+/// while many backends resolve dot-segments (RFC 3986 §5.2.4), so `/public/../admin` would reach an
+/// API the gateway did not choose.
 bool has_dot_segment(std::string_view path) noexcept;
 
 /// Rewrites an absolute-form target (`http://host/p?q`) to origin-form (`/p?q`) and returns the

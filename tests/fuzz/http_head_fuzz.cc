@@ -12,10 +12,10 @@
 #include <string>
 #include <string_view>
 
+#include "http/forward_head.h"
 #include "http/forwarding.h"
 #include "http/framing.h"
 #include "http/head_scanner.h"
-#include "http/head_writer.h"
 
 namespace {
 
@@ -76,13 +76,13 @@ void parse_and_check(std::string_view head) {
   if (!origin_form.empty()) req.target(origin_form);
   if (!framing.ok || gh::http::has_dot_segment(req.target())) return;
 
-  std::string client_host(req[bhttp::field::host]);
-  if (client_host.empty()) client_host = authority;
-  gh::http::remove_hop_by_hop(req);
-  gh::http::add_forwarding_fields(req, {"2001:db8::1", true, client_host});
-  req.set(bhttp::field::host, "backend.internal:8080");
+  // The head the proxy sends to the backend (http/forward_head) must itself be well-formed.
+  std::string_view client_host =
+      authority.empty() ? std::string_view(req[bhttp::field::host]) : std::string_view(authority);
   std::string out;
-  gh::http::write_request_head(out, req.base());
+  gh::http::write_forward_request_head(
+      out, req.base(),
+      {req.target(), "backend.internal:8080", {"2001:db8::1", true, client_host}, "fuzz-1"});
   const gh::http::HeadLimits roomy{1u << 20, 1u << 16, 1u << 20};
   HeadScanner rescan(roomy);
   if (rescan.scan(out) != HeadScanner::State::Complete || rescan.head_size() != out.size()) {
