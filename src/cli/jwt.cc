@@ -23,6 +23,7 @@
 #include "crypto/digest.h"
 #include "crypto/key.h"
 #include "crypto/openssl_error.h"
+#include "http/url_fetch.h"
 #include "jose/jwk.h"
 #include "jose/jwk_set.h"
 #include "jose/jws.h"
@@ -159,8 +160,8 @@ Result<crypto::EvpPkeyPtr> certificate_key(const std::string& data) {
 }
 
 // --key: a JWK, a JWK Set, a PEM/DER public key, a certificate, or a private key.
-Result<jose::JwkSet> load_verification_keys(const std::string& path) {
-  GH_TRY(std::string data, crypto::read_file(path));
+// `path` names the source in messages (a file path or a URL).
+Result<jose::JwkSet> parse_verification_keys(const std::string& data, const std::string& path) {
   const auto first = data.find_first_not_of(" \t\r\n");
   if (first != std::string::npos && data[first] == '{') {
     auto obj = jose::parse_strict_json_object(data, jose::kJwkSetLimits);
@@ -197,8 +198,25 @@ Result<jose::JwkSet> load_verification_keys(const std::string& path) {
   return jose::JwkSet::from_keys(std::move(keys));
 }
 
+Result<jose::JwkSet> load_verification_keys(const std::string& path) {
+  GH_TRY(std::string data, crypto::read_file(path));
+  return parse_verification_keys(data, path);
+}
+
+// --jwks URL: fetched once, TLS verified against the system store or --ca.
+Result<jose::JwkSet> fetch_verification_keys(const std::string& url, const std::string& ca_file) {
+  http::FetchOptions options;
+  options.ca_file = ca_file;
+  GH_TRY(auto doc, http::fetch_url_blocking(url, options));
+  if (doc.status != 200) {
+    return unexpected(ErrorKind::Unavailable,
+                      url + ": HTTP " + std::to_string(doc.status) + " instead of a JWK Set");
+  }
+  return parse_verification_keys(doc.body, url);
+}
+
 struct VerifyArgs {
-  std::string token, key, jwks;
+  std::string token, key, jwks, ca;
   std::vector<std::string> algs, audiences, issuers;
   int64_t skew = 0;
   bool no_exp = false;
@@ -210,12 +228,10 @@ int verify_command(const VerifyArgs& a) {
     fmt::print(stderr, "error: {}\n", token.error().message);
     return 1;
   }
-  if (a.jwks.starts_with("http://") || a.jwks.starts_with("https://")) {
-    fmt::print(stderr, "error: --jwks takes a file; fetch the URL first (curl -o jwks.json {})\n",
-               a.jwks);
-    return 1;
-  }
-  auto keys = load_verification_keys(a.key.empty() ? a.jwks : a.key);
+  const bool remote =
+      a.key.empty() && (a.jwks.starts_with("http://") || a.jwks.starts_with("https://"));
+  auto keys = remote ? fetch_verification_keys(a.jwks, a.ca)
+                     : load_verification_keys(a.key.empty() ? a.jwks : a.key);
   if (!keys) {
     fmt::print(stderr, "error: {}\n", keys.error().message);
     return 1;
@@ -372,7 +388,9 @@ void add_jwt_commands(CLI::App& app, int& exit_code) {
   verify->add_option("TOKEN", v->token, "the token, or - to read stdin")->required();
   auto* key_opt =
       verify->add_option("--key", v->key, "JWK, JWK Set, PEM/DER public key or certificate file");
-  auto* jwks_opt = verify->add_option("--jwks", v->jwks, "JWK Set file (URLs are not fetched)");
+  auto* jwks_opt =
+      verify->add_option("--jwks", v->jwks, "JWK Set file, or an http(s) URL to fetch");
+  verify->add_option("--ca", v->ca, "CA bundle to verify an https --jwks URL (default: system)");
   key_opt->excludes(jwks_opt);
   verify->add_option("--alg", v->algs, "allowed alg (repeatable); default: all the key can use");
   verify->add_option("--aud", v->audiences, "accepted audience (repeatable)");
