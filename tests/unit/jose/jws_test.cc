@@ -77,7 +77,9 @@ TEST_P(RfcVectors, VerifyAndReproduce) {
 
 INSTANTIATE_TEST_SUITE_P(Jose, RfcVectors,
                          ::testing::Values("rfc7515_a1_hs256.json", "rfc7515_a2_rs256.json",
-                                           "rfc7515_a3_es256.json", "rfc8037_a4_ed25519.json"));
+                                           "rfc7515_a3_es256.json", "rfc8037_a4_ed25519.json",
+                                           "rfc7520_4_1_rs256.json", "rfc7520_4_2_ps384.json",
+                                           "rfc7520_4_3_es512.json", "rfc7520_4_4_hs256.json"));
 
 struct AlgCase {
   JwsAlg alg;
