@@ -288,12 +288,8 @@ void Server::begin_drain() {
         log_event("warn", "drain timeout: closing remaining connections",
                   {{"connections", std::to_string(active)}});
       }
-      for (auto& st : states_) {
-        WorkerState* ws = st.get();
-        asio::post(ws->io(), [ws] { ws->access_log().flush(); });
-      }
       for (auto& w : workers_)
-        w->stop();  // joins: pending flushes ran before stop took effect
+        w->stop();  // joins the threads: their log buffers are ours to flush now
       for (auto& st : states_)
         st->access_log().flush();
       log_event("info", "stopped");
