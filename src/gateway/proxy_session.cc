@@ -11,6 +11,7 @@
 
 #include "core/strings.h"
 #include "crypto/ossl_ptr.h"
+#include "gateway/event_log.h"
 #include "http/error_response.h"
 #include "http/forward_head.h"
 #include "http/forwarding.h"
@@ -410,6 +411,13 @@ awaitable<void> graceful_close(Stream& stream) {
   lowest(stream).close();
 }
 
+/// The client sees a generic 502/504; why the backend could not be reached (refused, timed out,
+/// certificate expired or untrusted) goes to the operational log with the request id.
+void log_backend_failure(const Exchange& ex, const Error& e) {
+  log_event("warn", "backend unreachable",
+            {{"backend", ex.backend}, {"request_id", ex.request_id}, {"error", e.message}});
+}
+
 /// The header_read deadline of one connection: when it passes, the pending read is cancelled
 /// (not the socket closed) so that a 408 can still be written. Armed only when a head does not
 /// arrive in one read, so the common request costs no timer.
@@ -644,6 +652,7 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
         st.error_message =
             (st.error == http::ProxyError::GatewayTimeout ? "Gateway timeout: " : "Bad gateway: ") +
             std::string("cannot connect to backend '") + target_backend.id + "'";
+        log_backend_failure(ex, conn.error());
         result = ForwardResult::Failed;
         break;
       }
@@ -653,6 +662,7 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
         if (!conn) {
           st.error = http::ProxyError::BadGateway;
           st.error_message = "Bad gateway: cannot connect to backend '" + target_backend.id + "'";
+          log_backend_failure(ex, conn.error());
           result = ForwardResult::Failed;
           break;
         }
