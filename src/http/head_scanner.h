@@ -25,7 +25,7 @@ class HeadScanner {
  public:
   enum class State : uint8_t { NeedMore, Complete, Rejected };
 
-  explicit HeadScanner(const HeadLimits& limits) noexcept : limits_(limits) {}
+  explicit HeadScanner(HeadLimits limits) noexcept : limits_(limits) {}
 
   /// Scans the bytes of `buffer` not yet seen (the buffer holds the head from its first byte and
   /// may grow between calls). On Complete, head_size() is the length of the head in `buffer`.
@@ -40,7 +40,7 @@ class HeadScanner {
  private:
   State reject(ProxyError e, std::string_view why) noexcept;
 
-  const HeadLimits& limits_;
+  const HeadLimits limits_;  // by value: 12 bytes, and a temporary can never dangle
   size_t pos_ = 0;
   size_t head_size_ = 0;
   size_t leading_ = 0;
