@@ -67,11 +67,33 @@ void append_line(std::string& out, std::string_view name, std::string_view value
   out += "\r\n";
 }
 
-/// Appends to `joined` (", "-separated) a field's value.
-void join(std::string& joined, std::string_view value) {
-  if (!joined.empty()) joined += ", ";
-  joined.append(value);
-}
+/// The values a field already carries, in order, to which this hop appends its own (RFC 9110
+/// §5.3: several lines of a list field are one comma-separated list). One line is the usual case
+/// and costs no allocation; further lines are joined into `more`.
+class FieldChain {
+ public:
+  void add(std::string_view value) {
+    if (first_.empty()) {
+      first_ = value;
+      return;
+    }
+    if (!more_.empty()) more_ += ", ";
+    more_.append(value);
+  }
+  /// Writes the existing values followed by ", " (nothing when there are none).
+  void write_prefix(std::string& out) const {
+    if (first_.empty()) return;
+    out.append(first_);
+    out += ", ";
+    if (more_.empty()) return;
+    out += more_;
+    out += ", ";
+  }
+
+ private:
+  std::string_view first_;
+  std::string more_;
+};
 
 void append_forwarded_element(std::string& out, const ClientHop& hop) {
   out += "for=";
@@ -114,8 +136,7 @@ std::string_view reason_phrase(unsigned status) noexcept {
 void write_forward_request_head(std::string& out, const bhttp::request_header<>& head,
                                 const RequestAdditions& add) {
   const ConnectionTokens named(head);
-  std::string_view xff_first, fwd_first, via_first;  // the usual case: at most one of each
-  std::string xff_more, fwd_more, via_more;          // only allocated for repeated fields
+  FieldChain xff, forwarded, via;
   out.append(head.method_string());
   out += ' ';
   out.append(add.target);
@@ -131,27 +152,15 @@ void write_forward_request_head(std::string& out, const bhttp::request_header<>&
       continue;
     }
     if (id == bhttp::field::via) {
-      if (via_first.empty()) {
-        via_first = f.value();
-      } else {
-        join(via_more, f.value());
-      }
+      via.add(f.value());
       continue;
     }
     if (id == bhttp::field::forwarded) {
-      if (fwd_first.empty()) {
-        fwd_first = f.value();
-      } else {
-        join(fwd_more, f.value());
-      }
+      forwarded.add(f.value());
       continue;
     }
     if (core::iequals(name, "X-Forwarded-For")) {
-      if (xff_first.empty()) {
-        xff_first = f.value();
-      } else {
-        join(xff_more, f.value());
-      }
+      xff.add(f.value());
       continue;
     }
     if (core::iequals(name, "X-Forwarded-Proto") || core::iequals(name, "X-Forwarded-Host") ||
@@ -161,36 +170,15 @@ void write_forward_request_head(std::string& out, const bhttp::request_header<>&
     append_line(out, name, f.value());
   }
   out += "X-Forwarded-For: ";
-  if (!xff_first.empty()) {
-    out.append(xff_first);
-    out += ", ";
-    if (!xff_more.empty()) {
-      out += xff_more;
-      out += ", ";
-    }
-  }
+  xff.write_prefix(out);
   out.append(add.hop.client_ip);
   out += add.hop.tls ? "\r\nX-Forwarded-Proto: https\r\n" : "\r\nX-Forwarded-Proto: http\r\n";
   if (!add.hop.host.empty()) append_line(out, "X-Forwarded-Host", add.hop.host);
   out += "Forwarded: ";
-  if (!fwd_first.empty()) {
-    out.append(fwd_first);
-    out += ", ";
-    if (!fwd_more.empty()) {
-      out += fwd_more;
-      out += ", ";
-    }
-  }
+  forwarded.write_prefix(out);
   append_forwarded_element(out, add.hop);
   out += "\r\nVia: ";
-  if (!via_first.empty()) {
-    out.append(via_first);
-    out += ", ";
-    if (!via_more.empty()) {
-      out += via_more;
-      out += ", ";
-    }
-  }
+  via.write_prefix(out);
   out += "1.1 gatehouse\r\nX-Request-Id: ";
   out.append(add.request_id);
   out += "\r\n\r\n";
@@ -211,7 +199,7 @@ void write_forward_response_head(std::string& out, const bhttp::response_header<
   }
   out.append(reason);
   out += "\r\n";
-  std::string via;
+  FieldChain via;
   bool has_te = false;
   for (const auto& f : head) {
     const auto id = f.name();
@@ -222,7 +210,7 @@ void write_forward_response_head(std::string& out, const bhttp::response_header<
       continue;
     }
     if (id == bhttp::field::via) {
-      join(via, f.value());
+      via.add(f.value());
       continue;
     }
     if (id == bhttp::field::transfer_encoding) {
@@ -234,10 +222,7 @@ void write_forward_response_head(std::string& out, const bhttp::response_header<
   }
   if (add.framing == OutFraming::Chunked && !has_te) out += "Transfer-Encoding: chunked\r\n";
   out += "Via: ";
-  if (!via.empty()) {
-    out += via;
-    out += ", ";
-  }
+  via.write_prefix(out);
   out += "1.1 gatehouse\r\nX-Request-Id: ";
   out.append(add.request_id);
   out += "\r\n";
