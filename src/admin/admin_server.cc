@@ -2,6 +2,8 @@
 
 #include <boost/beast/http.hpp>
 
+#include "http/error_response.h"
+
 namespace gh::admin {
 namespace {
 
@@ -23,7 +25,7 @@ bhttp::response<bhttp::string_body> answer(const bhttp::request<bhttp::string_bo
     res.result(bhttp::status::method_not_allowed);
     res.set(bhttp::field::allow, "GET, HEAD");
     res.set(bhttp::field::content_type, "application/json");
-    res.body() = R"({ "statusCode": 405, "message": "Method not allowed" })";
+    res.body() = http::apim_error_body(405, "Method not allowed");
   } else if (target == "/healthz") {
     res.set(bhttp::field::content_type, "application/json");
     if (server.healthy()) {
@@ -38,7 +40,7 @@ bhttp::response<bhttp::string_body> answer(const bhttp::request<bhttp::string_bo
   } else {
     res.result(bhttp::status::not_found);
     res.set(bhttp::field::content_type, "application/json");
-    res.body() = R"({ "statusCode": 404, "message": "Resource not found" })";
+    res.body() = http::apim_error_body(404, http::default_message(http::ProxyError::NotFound));
   }
   res.prepare_payload();
   if (req.method() == bhttp::verb::head) res.body().clear();

@@ -10,22 +10,6 @@ std::string where(const config::SourceLocation& loc) {
   return loc.file + ":" + std::to_string(loc.line) + ": ";
 }
 
-Result<std::vector<net::tcp::endpoint>> resolve_all(const std::string& host, uint16_t port) {
-  std::string h = host;
-  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-  net::asio::io_context io;
-  net::tcp::resolver resolver(io);
-  net::error_code ec;
-  auto results = resolver.resolve(h, std::to_string(port), ec);
-  if (ec || results.empty()) {
-    return unexpected(ErrorKind::Unavailable, "cannot resolve '" + h + "': " + ec.message());
-  }
-  std::vector<net::tcp::endpoint> eps;
-  for (const auto& r : results)
-    eps.push_back(r.endpoint());
-  return eps;
-}
-
 }  // namespace
 
 std::string listener_key(const config::Listener& l) {
@@ -56,7 +40,7 @@ Result<std::shared_ptr<const Snapshot>> compile_snapshot(config::ProxyConfig con
     target->host_header = b.port == default_port ? host : host + ":" + std::to_string(b.port);
     target->base_path = b.base_path;
     target->max_idle = b.max_idle_connections;
-    auto eps = resolve_all(b.host, b.port);
+    auto eps = net::resolve_endpoints(b.host, b.port);
     if (!eps)
       return unexpected(eps.error().with_context(where(b.where) + "backend '" + b.id + "'"));
     target->endpoints = std::move(*eps);

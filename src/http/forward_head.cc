@@ -10,6 +10,27 @@
 namespace gh::http {
 namespace {
 
+bool always_hop_by_hop(bhttp::field f) noexcept {
+  switch (f) {
+    case bhttp::field::connection:
+    case bhttp::field::keep_alive:
+    case bhttp::field::proxy_connection:
+    case bhttp::field::te:
+    case bhttp::field::trailer:
+    case bhttp::field::upgrade:
+    case bhttp::field::proxy_authenticate:
+    case bhttp::field::proxy_authorization:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool framing_field(bhttp::field f) noexcept {
+  return f == bhttp::field::content_length || f == bhttp::field::transfer_encoding ||
+         f == bhttp::field::host;
+}
+
 /// The field names a message's Connection header lists, without allocating (RFC 9110 §7.6.1).
 class ConnectionTokens {
  public:
@@ -31,34 +52,22 @@ class ConnectionTokens {
     }
     return false;
   }
-  bool overflow() const noexcept { return overflow_; }
+
+  /// True when `f` must not be forwarded: a standard hop-by-hop field, or one the Connection
+  /// header names (never framing fields or Host; with too many names to track, every field
+  /// Beast does not know is dropped rather than risk forwarding a named one).
+  bool hop_by_hop(const bhttp::fields::value_type& f) const noexcept {
+    const auto id = f.name();
+    if (always_hop_by_hop(id)) return true;
+    if (framing_field(id)) return false;
+    return names(f.name_string()) || (overflow_ && id == bhttp::field::unknown);
+  }
 
  private:
   std::array<std::string_view, 8> names_{};
   size_t count_ = 0;
   bool overflow_ = false;
 };
-
-bool always_hop_by_hop(bhttp::field f) noexcept {
-  switch (f) {
-    case bhttp::field::connection:
-    case bhttp::field::keep_alive:
-    case bhttp::field::proxy_connection:
-    case bhttp::field::te:
-    case bhttp::field::trailer:
-    case bhttp::field::upgrade:
-    case bhttp::field::proxy_authenticate:
-    case bhttp::field::proxy_authorization:
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool framing_field(bhttp::field f) noexcept {
-  return f == bhttp::field::content_length || f == bhttp::field::transfer_encoding ||
-         f == bhttp::field::host;
-}
 
 void append_line(std::string& out, std::string_view name, std::string_view value) {
   out.append(name);
@@ -145,12 +154,8 @@ void write_forward_request_head(std::string& out, const bhttp::request_header<>&
   out += "\r\n";
   for (const auto& f : head) {
     const auto id = f.name();
-    if (always_hop_by_hop(id) || id == bhttp::field::expect || id == bhttp::field::host) continue;
+    if (named.hop_by_hop(f) || id == bhttp::field::expect || id == bhttp::field::host) continue;
     const std::string_view name = f.name_string();
-    if (!framing_field(id) &&
-        (named.names(name) || (named.overflow() && id == bhttp::field::unknown))) {
-      continue;
-    }
     if (id == bhttp::field::via) {
       via.add(f.value());
       continue;
@@ -203,12 +208,8 @@ void write_forward_response_head(std::string& out, const bhttp::response_header<
   bool has_te = false;
   for (const auto& f : head) {
     const auto id = f.name();
-    if (always_hop_by_hop(id)) continue;
+    if (named.hop_by_hop(f)) continue;
     const std::string_view name = f.name_string();
-    if (!framing_field(id) &&
-        (named.names(name) || (named.overflow() && id == bhttp::field::unknown))) {
-      continue;
-    }
     if (id == bhttp::field::via) {
       via.add(f.value());
       continue;

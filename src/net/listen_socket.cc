@@ -6,19 +6,28 @@
 
 namespace gh::net {
 
-Result<tcp::endpoint> resolve_endpoint(const std::string& host, uint16_t port) {
-  error_code ec;
+Result<std::vector<tcp::endpoint>> resolve_endpoints(const std::string& host, uint16_t port) {
   std::string h = host;
   if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-  auto addr = asio::ip::make_address(h.empty() ? "0.0.0.0" : h, ec);
-  if (!ec) return tcp::endpoint(addr, port);
+  if (h.empty()) h = "0.0.0.0";
+  error_code ec;
+  auto addr = asio::ip::make_address(h, ec);
+  if (!ec) return std::vector<tcp::endpoint>{tcp::endpoint(addr, port)};
   asio::io_context io;
   tcp::resolver resolver(io);
   auto results = resolver.resolve(h, std::to_string(port), ec);
   if (ec || results.empty()) {
-    return unexpected(ErrorKind::InvalidArgument, "cannot resolve '" + h + "': " + ec.message());
+    return unexpected(ErrorKind::Unavailable, "cannot resolve '" + h + "': " + ec.message());
   }
-  return results.begin()->endpoint();
+  std::vector<tcp::endpoint> endpoints;
+  for (const auto& r : results)
+    endpoints.push_back(r.endpoint());
+  return endpoints;
+}
+
+Result<tcp::endpoint> resolve_endpoint(const std::string& host, uint16_t port) {
+  GH_TRY(auto endpoints, resolve_endpoints(host, port));
+  return endpoints.front();
 }
 
 Result<void> open_acceptor(Acceptor& acceptor, const tcp::endpoint& endpoint, int backlog) {
