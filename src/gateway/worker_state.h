@@ -46,7 +46,6 @@ class WorkerState {
 
   std::list<SessionHook>::iterator add_session(net::Socket* socket);
   void remove_session(std::list<SessionHook>::iterator it);
-  size_t session_count() const noexcept { return sessions_.size(); }
 
   /// Drops pooled backend connections (before the worker's loop is destroyed at exit).
   void release_connections() { pools_.clear(); }

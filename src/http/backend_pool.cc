@@ -61,7 +61,6 @@ net::awaitable<Result<std::unique_ptr<BackendConnection>>> BackendPool::connect(
     }
   }
   tcp.expires_never();
-  ++self->opened_;
   co_return conn;
 }
 

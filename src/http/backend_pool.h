@@ -63,14 +63,11 @@ class BackendPool {
   /// Returns a connection whose last exchange completed cleanly with keep-alive.
   void release(std::unique_ptr<BackendConnection> conn);
 
-  size_t idle_count() const noexcept { return idle_.size(); }
-  uint64_t connections_opened() const noexcept { return opened_; }
 
  private:
   net::asio::io_context& io_;
   std::shared_ptr<const BackendTarget> target_;
   std::vector<std::unique_ptr<BackendConnection>> idle_;
-  uint64_t opened_ = 0;
 };
 
 /// How long an idle pooled connection is kept: shorter than common backend keep-alive timeouts
