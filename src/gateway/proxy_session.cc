@@ -44,8 +44,8 @@ struct ClientInfo {
 struct Exchange {
   steady_clock::time_point start;
   std::string request_id;
-  std::string method;
-  std::string path;
+  std::string_view method;  // into the request parser, which outlives the exchange's log line
+  std::string_view path;
   std::string_view api;
   std::string_view backend;
   unsigned status = 0;
@@ -541,7 +541,7 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
     }
     buf.consume(used);
     auto& req = parser.get();
-    ex.method = std::string(req.method_string());
+    ex.method = req.method_string();
     if (auto id = req["X-Request-Id"]; http::valid_request_id(id)) {
       ex.request_id = std::string(id);
     } else {
@@ -559,7 +559,7 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
     }
     if (!origin_form.empty()) req.target(origin_form);
     std::string_view target = req.target();
-    ex.path = std::string(path_of(target));
+    ex.path = path_of(target);
     if (framing.ok && http::has_dot_segment(target)) {
       framing.ok = false;
       framing.reason = "dot-segment in path";
