@@ -55,12 +55,15 @@
 //           url_template: /{id}        # relative to the API path; {name} matches one segment
 //   access_log: stdout                 # stdout | stderr | off | a file path
 //   trusted_proxies: []                # reserved for forwarded client certs (policy issue)
+//   identity: {...}                    # the identity role: see identity_config.h
 
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "config/identity_config.h"
 
 namespace gh::config {
 
@@ -155,6 +158,7 @@ struct ProxyConfig {
   std::vector<Api> apis;
   std::string access_log = "stdout";
   std::vector<std::string> trusted_proxies;
+  std::optional<IdentityConfig> identity;
   std::string source_file;
 };
 

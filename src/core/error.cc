@@ -6,6 +6,8 @@ std::string_view to_string(ErrorKind kind) noexcept {
   switch (kind) {
     case ErrorKind::InvalidArgument:
       return "invalid_argument";
+    case ErrorKind::Conflict:
+      return "conflict";
     case ErrorKind::NotFound:
       return "not_found";
     case ErrorKind::Unauthenticated:

@@ -10,6 +10,7 @@ namespace gh::core {
 enum class ErrorKind : uint8_t {
   InvalidArgument,   // malformed input from a caller or a file
   NotFound,          // a named thing does not exist
+  Conflict,          // a named thing already exists, or the change clashes with current state
   Unauthenticated,   // credentials missing or wrong
   PermissionDenied,  // authenticated, not allowed
   Expired,           // outside a validity period

@@ -1,0 +1,106 @@
+#pragma once
+
+// The token-signing keys: RSA 2048 (RS256, as Entra) or P-256 (ES256), each with a self-signed
+// certificate so that kid = x5t = base64url(SHA-1 of the certificate DER) and x5c can be
+// published as Entra does. Private keys are stored in the database encrypted with the master
+// key (AES-256-GCM, the kid as associated data) and are never logged.
+//
+// Schedule (entra-token-service.md §4.3): a key is published `publish_ahead` before it starts
+// signing, signs for `rotate_every`, then stays published `retire_after` so tokens it signed
+// still validate. There are always at least two keys in the JWKS once the first rotation is
+// prepared. tick() applies the schedule (called every minute and at start); rotate_now() makes a
+// key that signs at once (emergency: the old one is unpublished too).
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/identity_config.h"
+#include "core/clock.h"
+#include "core/encoding.h"
+#include "core/result.h"
+#include "crypto/ossl_ptr.h"
+#include "jose/jwk.h"
+#include "jose/jwk_set.h"
+#include "jose/jws_alg.h"
+#include "store/database.h"
+
+namespace gh::identity {
+
+/// The key that encrypts signing keys at rest.
+class MasterKey {
+ public:
+  /// From `file` (32 bytes raw, or 64 hex chars, or base64 of 32 bytes; mode must not be
+  /// group/world-readable) or else from the environment value. InvalidArgument naming the source
+  /// (never the value) when neither gives 32 bytes.
+  static Result<MasterKey> load(const std::string& file, std::string_view env_value);
+  /// A new random key written to `file` (mode 0600): what `gatehouse dev` does on first start.
+  static Result<MasterKey> create_file(const std::string& file);
+
+  Result<core::Bytes> seal(std::span<const uint8_t> plain, std::string_view aad) const;
+  Result<core::Bytes> open(std::span<const uint8_t> sealed, std::string_view aad) const;
+
+ private:
+  std::array<uint8_t, 32> key_{};
+};
+
+struct SigningKeyInfo {
+  std::string kid;  // = x5t
+  jose::JwsAlg alg;
+  int64_t created = 0;
+  int64_t publish_at = 0;  // appears in the JWKS
+  int64_t activate_at = 0;  // starts signing
+  int64_t retire_at = 0;    // stops signing (0: not scheduled)
+  int64_t remove_at = 0;    // leaves the JWKS (0: not scheduled)
+  core::Bytes certificate_der;
+};
+
+/// One immutable version of the key ring: what is published and what signs now.
+class KeySet {
+ public:
+  /// The key that signs tokens now (private JWK with kid), or null if none is active.
+  const jose::Jwk* signer() const noexcept;
+  const SigningKeyInfo* signer_info() const noexcept;
+  /// Every published key's public JWK members in Entra's form: kty, use "sig", kid, x5t, n/e
+  /// (or crv/x/y), x5c; plus `issuer` and `cloud_instance_name` when `issuer` is not empty (v2).
+  std::string jwks_json(std::string_view issuer) const;
+  /// The published keys, for validating our own tokens (tests, the gateway, `jwt verify`).
+  const jose::JwkSet& public_keys() const noexcept;
+  const std::vector<SigningKeyInfo>& keys() const noexcept;
+  /// Earliest time at which tick() has something to do (next publish/activate/retire/remove).
+  int64_t next_event() const noexcept;
+
+ private:
+  friend class KeyRing;
+  struct Impl;
+  std::shared_ptr<const Impl> impl_;
+};
+
+class KeyRing {
+ public:
+  /// Migrates the `signing_keys` schema, loads and decrypts the keys, and runs tick() once (which
+  /// creates the first key when there is none, active at once).
+  static Result<std::unique_ptr<KeyRing>> open(std::shared_ptr<store::Database> db,
+                                               MasterKey master, config::IdentitySigning policy,
+                                               const core::Clock& clock);
+
+  std::shared_ptr<const KeySet> current() const;
+  /// Generates the next key when one is due to be published, moves activation and retirement
+  /// along, removes keys past remove_at. Publishes a new KeySet when anything changed.
+  Status tick();
+  /// A new key that signs from now; the previous signer retires now and stays published for
+  /// retire_after, or is removed at once when `emergency` (its tokens stop validating).
+  Result<SigningKeyInfo> rotate_now(bool emergency);
+
+ private:
+  KeyRing() = default;
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace gh::identity
