@@ -29,7 +29,7 @@ class WorkerCounter {
 
 inline constexpr std::array<double, 12> kDurationBucketsSeconds = {
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10};
-inline constexpr size_t kProxyErrorCount = 9;
+inline constexpr size_t kProxyErrorCount = static_cast<size_t>(http::ProxyError::Internal) + 1;
 
 /// One worker's counters; the scrape sums them across workers.
 struct WorkerMetrics {

@@ -17,6 +17,7 @@
 #include "http/forwarding.h"
 #include "http/framing.h"
 #include "http/head_scanner.h"
+#include "http/local_handler.h"
 
 namespace gh::gateway {
 namespace {
@@ -35,7 +36,11 @@ constexpr uint32_t kBackendHeaderLimit = 64 * 1024;
 
 /// What a connection knows about its client.
 struct ClientInfo {
+  std::string listener;
   std::string ip;
+  uint16_t port = 0;
+  std::string local_ip;
+  uint16_t local_port = 0;
   bool tls = false;
   std::string cert_thumbprint;  // SHA-1, upper-case hex; empty without a client certificate
 };
@@ -458,6 +463,119 @@ class HeadDeadline {
   std::shared_ptr<State> state_;
 };
 
+/// Answers a request that the local handler claimed (the identity role's endpoints): reads the
+/// body up to the handler's limit, calls it, writes its response. Returns false when the
+/// connection must close afterwards.
+template <class Stream>
+awaitable<bool> serve_local(WorkerState& ws, http::LocalHandler& handler, Stream& stream,
+                            beast::flat_buffer& buf,
+                            bhttp::request_parser<bhttp::buffer_body>& parser,
+                            const http::FramingVerdict& framing, const ClientInfo& client,
+                            Exchange& ex, std::string_view host, bool keep_alive,
+                            const config::Timeouts& timeouts) {
+  auto& req = parser.get();
+  ex.api = "local";
+  const size_t limit = handler.max_body_bytes();
+  const bool has_body = framing.framing != http::BodyFraming::None;
+  if (framing.framing == http::BodyFraming::ContentLength && framing.content_length > limit) {
+    co_await send_error(stream, ws, ex, http::ProxyError::BodyTooLarge, "", true);
+    co_return false;
+  }
+  std::string body;
+  if (has_body) {
+    if (expects_continue(req[bhttp::field::expect]) && req.version() >= 11) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      lowest(stream).expires_after(timeouts.idle);
+      auto [ec, n] = co_await asio::async_write(stream, asio::buffer(kContinue), use_tuple);
+      if (ec) co_return false;
+    }
+    std::array<char, 8192> chunk;
+    while (!parser.is_done()) {
+      req.body().data = chunk.data();
+      req.body().size = chunk.size();
+      lowest(stream).expires_after(timeouts.header_read);
+      auto [ec, n] = co_await bhttp::async_read_some(stream, buf, parser, use_tuple);
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec && ec.category() == kHttpCategory) {
+        co_await send_error(stream, ws, ex, http::ProxyError::BadRequest,
+                            "Bad request: invalid request body framing", true);
+        co_return false;
+      }
+      if (ec) co_return false;
+      const size_t got = chunk.size() - req.body().size;
+      if (body.size() + got > limit) {
+        co_await send_error(stream, ws, ex, http::ProxyError::BodyTooLarge, "", true);
+        co_return false;
+      }
+      body.append(chunk.data(), got);
+    }
+    ex.bytes_in = body.size();
+  }
+
+  std::vector<http::HeaderField> fields;
+  fields.reserve(16);
+  for (const auto& f : req)
+    fields.push_back({f.name_string(), f.value()});
+  std::string_view target = req.target();
+  const size_t q = target.find('?');
+  http::LocalRequest lr;
+  lr.listener = client.listener;
+  lr.method = req.method_string();
+  lr.target = target;
+  lr.path = target.substr(0, q);
+  lr.query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+  lr.host = host;
+  lr.tls = client.tls;
+  lr.client_ip = client.ip;
+  lr.client_port = client.port;
+  lr.local_ip = client.local_ip;
+  lr.local_port = client.local_port;
+  lr.client_cert_thumbprint = client.cert_thumbprint;
+  lr.request_id = ex.request_id;
+  lr.headers = fields;
+  lr.body = body;
+
+  http::LocalResponse res;
+  bool failed = false;
+  try {
+    res = co_await handler.handle(lr);
+  } catch (const std::exception& e) {
+    failed = true;
+    log_event("error", "local endpoint failed",
+              {{"path", lr.path}, {"request_id", ex.request_id}, {"error", e.what()}});
+  }
+  if (failed) {
+    co_await send_error(stream, ws, ex, http::ProxyError::Internal, "", true);
+    co_return false;
+  }
+
+  std::string out;
+  out.reserve(256 + res.body.size());
+  out += "HTTP/1.1 ";
+  out += std::to_string(res.status);
+  out += ' ';
+  out += http::reason_phrase(res.status);
+  out += "\r\nContent-Type: ";
+  out += res.content_type;
+  out += "\r\nContent-Length: ";
+  out += std::to_string(res.body.size());
+  for (const auto& [name, value] : res.headers) {
+    out += "\r\n";
+    out += name;
+    out += ": ";
+    out += value;
+  }
+  out += "\r\nX-Request-Id: ";
+  out += ex.request_id;
+  out += keep_alive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n";
+  if (req.method() != bhttp::verb::head) out += res.body;
+  ex.status = res.status;
+  ex.bytes_out = res.body.size();
+  lowest(stream).expires_after(timeouts.idle);
+  auto [ec, n] = co_await asio::async_write(stream, asio::buffer(out), use_tuple);
+  co_return !ec && keep_alive;
+}
+
 /// The request loop over one established client stream.
 template <class Stream>
 awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& client,
@@ -574,8 +692,15 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
     bool client_keep_alive = req.keep_alive() && !ws.draining();
     const unsigned client_version = req.version();
 
-    // 4. Route.
+    // 4. Local endpoints (the identity role), then APIs.
     std::string host = authority.empty() ? std::string(req[bhttp::field::host]) : authority;
+    if (snap->local && snap->local->claims(client.listener, path_of(target))) {
+      bool keep = co_await serve_local(ws, *snap->local, stream, buf, parser, framing, client, ex,
+                                       host, client_keep_alive, timeouts);
+      finish(ws, client, ex);
+      if (!keep || !parser.is_done() || ws.draining()) break;
+      continue;
+    }
     RouteMatch m = snap->routes.match(host, path_of(target), req.method_string());
     if (!m.route) {
       // The body (if any) was not read: keep-alive only when there is none.
@@ -707,23 +832,38 @@ class SessionRegistration {
   std::list<SessionHook>::iterator it_;
 };
 
-std::string peer_ip(const net::Socket& socket) {
-  error_code ec;
-  auto ep = socket.remote_endpoint(ec);
-  if (ec) return "unknown";
-  auto addr = ep.address();
+std::string address_text(const net::asio::ip::address& addr) {
   if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
     return net::asio::ip::make_address_v4(net::asio::ip::v4_mapped, addr.to_v6()).to_string();
   }
   return addr.to_string();
 }
 
+/// Both ends of the connection: the client's address for logs and forwarding headers, and the
+/// full 4-tuple for local endpoints that bind callers by socket (managed identity).
+void describe_connection(const net::Socket& socket, ClientInfo& client) {
+  error_code ec;
+  auto remote = socket.remote_endpoint(ec);
+  if (ec) {
+    client.ip = "unknown";
+  } else {
+    client.ip = address_text(remote.address());
+    client.port = remote.port();
+  }
+  auto local = socket.local_endpoint(ec);
+  if (!ec) {
+    client.local_ip = address_text(local.address());
+    client.local_port = local.port();
+  }
+}
+
 }  // namespace
 
-awaitable<void> serve_plain(WorkerState* ws, net::Socket socket) {
+awaitable<void> serve_plain(WorkerState* ws, net::Socket socket, std::string listener) {
   ws->metrics().connections_accepted.add();
   ClientInfo client;
-  client.ip = peer_ip(socket);
+  client.listener = std::move(listener);
+  describe_connection(socket, client);
   error_code ec;
   socket.set_option(net::tcp::no_delay(true), ec);
   net::PlainStream stream(std::move(socket));
@@ -732,10 +872,11 @@ awaitable<void> serve_plain(WorkerState* ws, net::Socket socket) {
 }
 
 awaitable<void> serve_tls(WorkerState* ws, net::Socket socket,
-                          std::shared_ptr<const net::ServerTls> tls) {
+                          std::shared_ptr<const net::ServerTls> tls, std::string listener) {
   ws->metrics().connections_accepted.add();
   ClientInfo client;
-  client.ip = peer_ip(socket);
+  client.listener = std::move(listener);
+  describe_connection(socket, client);
   client.tls = true;
   error_code ec;
   socket.set_option(net::tcp::no_delay(true), ec);

@@ -28,11 +28,15 @@ awaitable<void> accept_loop(WorkerState* ws, net::Acceptor* acceptor, std::strin
       continue;
     }
     if (ws->draining()) continue;  // the socket closes as it leaves scope
-    const auto& tls = ws->snapshot()->listener_tls;
+    const auto& snap = *ws->snapshot();
+    std::string name;
+    if (auto n = snap.listener_names.find(key); n != snap.listener_names.end()) name = n->second;
+    const auto& tls = snap.listener_tls;
     if (auto it = tls.find(key); it != tls.end()) {
-      asio::co_spawn(ws->io(), serve_tls(ws, std::move(socket), it->second), asio::detached);
+      asio::co_spawn(ws->io(), serve_tls(ws, std::move(socket), it->second, std::move(name)),
+                     asio::detached);
     } else {
-      asio::co_spawn(ws->io(), serve_plain(ws, std::move(socket)), asio::detached);
+      asio::co_spawn(ws->io(), serve_plain(ws, std::move(socket), std::move(name)), asio::detached);
     }
   }
 }
@@ -76,7 +80,11 @@ Server::~Server() {
 Result<std::unique_ptr<Server>> Server::start(Options options) {
   std::unique_ptr<Server> s(new Server(std::move(options)));
   GH_TRY(auto cfg, config::load_proxy_config(s->options_.config_path, s->options_.env));
-  GH_TRY(auto snap, compile_snapshot(std::move(cfg), 1));
+  if (s->options_.make_local_handler) {
+    GH_TRY(auto local, s->options_.make_local_handler(cfg));
+    s->local_ = std::move(local);
+  }
+  GH_TRY(auto snap, compile_snapshot(std::move(cfg), 1, s->local_));
   std::string log_error;
   s->log_sink_ = LogSink::open(snap->config.access_log, &log_error);
   if (!s->log_sink_) return unexpected(ErrorKind::Io, log_error);
@@ -182,7 +190,10 @@ Result<void> Server::reload() {
                        (cfg->admin && listener_key(*cfg->admin) != listener_key(*old.admin));
   if (admin_changed) log_event("warn", "a change of 'admin' takes effect at the next restart");
   uint64_t generation = current_->generation + 1;
-  auto snap = compile_snapshot(std::move(*cfg), generation);
+  if (cfg->identity.has_value() != old.identity.has_value()) {
+    log_event("warn", "enabling or disabling 'identity' takes effect at the next restart");
+  }
+  auto snap = compile_snapshot(std::move(*cfg), generation, local_);
   if (!snap) return fail(snap.error());
 
   // New listeners are bound before anything changes, so a bind failure rejects the whole reload.
@@ -259,6 +270,16 @@ void Server::watch_config() {
   });
 }
 
+void Server::schedule_maintenance() {
+  if (!local_) return;
+  maintenance_timer_->expires_after(std::chrono::seconds(30));
+  maintenance_timer_->async_wait([this](net::error_code ec) {
+    if (ec || draining_) return;
+    local_->maintain();
+    schedule_maintenance();
+  });
+}
+
 void Server::begin_drain() {
   if (draining_.exchange(true)) return;
   log_event("info", "draining: no new connections; in-flight requests finish");
@@ -323,6 +344,8 @@ int Server::run() {
   signals.async_wait(on_signal);
   watch_timer_ = std::make_unique<net::SteadyTimer>(control_);
   watch_config();
+  maintenance_timer_ = std::make_unique<net::SteadyTimer>(control_);
+  schedule_maintenance();
   control_.run();
   return exit_code_;
 }

@@ -26,10 +26,16 @@ class Server {
   using AdminStarter =
       std::function<void(net::asio::io_context& io, net::Acceptor& acceptor, const Server& server)>;
 
+  /// Builds the in-process endpoints (the identity role) from the configuration, once at
+  /// start; null when the configuration enables none. Injected for the same reason.
+  using LocalHandlerFactory =
+      std::function<Result<std::shared_ptr<http::LocalHandler>>(const config::ProxyConfig& config)>;
+
   struct Options {
     std::string config_path;
     config::Environment env;
     AdminStarter start_admin;
+    LocalHandlerFactory make_local_handler;
   };
 
   /// Loads and compiles the configuration, binds every listener, starts the workers. Fails
@@ -50,6 +56,8 @@ class Server {
   std::string metrics_text() const;
   /// False once draining has begun (the health endpoint answers 503 then).
   bool healthy() const noexcept { return !draining_.load(); }
+  /// The in-process endpoints built at start, or null.
+  std::shared_ptr<http::LocalHandler> local_handler() const { return local_; }
 
  private:
   explicit Server(Options options);
@@ -65,6 +73,7 @@ class Server {
   void close_listener(ListenerSockets& sockets);
   void begin_drain();
   void watch_config();
+  void schedule_maintenance();
 
   Options options_;
   std::vector<std::unique_ptr<net::Worker>> workers_;
@@ -77,6 +86,8 @@ class Server {
   ProcessMetrics process_;
   net::asio::io_context control_{1};
   std::unique_ptr<net::SteadyTimer> watch_timer_;
+  std::unique_ptr<net::SteadyTimer> maintenance_timer_;
+  std::shared_ptr<http::LocalHandler> local_;
 
  public:
   struct FileStamp {

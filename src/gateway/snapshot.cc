@@ -16,10 +16,13 @@ std::string listener_key(const config::Listener& l) {
   return l.host + ":" + std::to_string(l.port);
 }
 
-Result<std::shared_ptr<const Snapshot>> compile_snapshot(config::ProxyConfig config,
-                                                         uint64_t generation) {
+Result<std::shared_ptr<const Snapshot>> compile_snapshot(
+    config::ProxyConfig config, uint64_t generation, std::shared_ptr<http::LocalHandler> local) {
   auto snap = std::make_shared<Snapshot>();
   snap->generation = generation;
+  snap->local = std::move(local);
+  for (const auto& l : config.listeners)
+    snap->listener_names[listener_key(l)] = l.name;
   snap->head_limits = {config.limits.max_header_bytes, config.limits.max_header_count,
                        config.limits.max_uri_length};
   for (const auto& l : config.listeners) {

@@ -10,6 +10,7 @@
 #include "gateway/route_table.h"
 #include "http/backend_pool.h"
 #include "http/head_scanner.h"
+#include "http/local_handler.h"
 #include "net/tls_context.h"
 
 namespace gh::gateway {
@@ -23,6 +24,10 @@ struct Snapshot {
   std::vector<std::shared_ptr<const http::BackendTarget>> backends;
   std::map<std::string, std::shared_ptr<const net::ServerTls>> listener_tls;  // by listener_key
   http::HeadLimits head_limits;
+  std::map<std::string, std::string> listener_names;  // listener_key -> configured name
+  /// Endpoints answered in-process (the identity role), asked before API routing; may be null.
+  /// Built once at start and carried across reloads.
+  std::shared_ptr<http::LocalHandler> local;
 };
 
 /// "host:port" identity of a listener: reload keeps a socket open when its key is unchanged.
@@ -30,7 +35,8 @@ std::string listener_key(const config::Listener& l);
 
 /// Loads certificates, resolves backend addresses and compiles routes. Fails naming the part of
 /// the configuration that is wrong; nothing is half-applied.
-Result<std::shared_ptr<const Snapshot>> compile_snapshot(config::ProxyConfig config,
-                                                         uint64_t generation);
+Result<std::shared_ptr<const Snapshot>> compile_snapshot(
+    config::ProxyConfig config, uint64_t generation,
+    std::shared_ptr<http::LocalHandler> local = nullptr);
 
 }  // namespace gh::gateway

@@ -29,6 +29,8 @@ constexpr Row row(ProxyError e) noexcept {
       return {504, "Gateway timeout", "gateway_timeout"};
     case ProxyError::ServiceUnavailable:
       return {503, "Service unavailable", "service_unavailable"};
+    case ProxyError::Internal:
+      return {500, "Internal server error", "internal"};
   }
   return {500, "Internal server error", "internal"};
 }

@@ -18,6 +18,7 @@ enum class ProxyError : uint8_t {
   BadGateway,          // 502: backend unreachable, reset, or invalid response
   GatewayTimeout,      // 504: backend connect or response timeout
   ServiceUnavailable,  // 503: draining
+  Internal,            // 500: a local endpoint failed unexpectedly (a bug)
 };
 
 uint16_t status_of(ProxyError e) noexcept;

@@ -34,7 +34,7 @@ struct LocalRequest {
   bool tls = false;
   std::string_view client_ip;  // peer address, no port
   uint16_t client_port = 0;
-  std::string_view local_ip;   // the address the connection arrived on
+  std::string_view local_ip;  // the address the connection arrived on
   uint16_t local_port = 0;
   std::string_view client_cert_thumbprint;  // SHA-1 upper hex of a verified client cert, or ""
   std::string_view request_id;
@@ -71,6 +71,9 @@ class LocalHandler {
   /// Runs on the worker's event loop; may co_await (e.g. fetching an external JWKS) but must not
   /// block. Never throws for bad input: every failure is a response.
   virtual net::awaitable<LocalResponse> handle(const LocalRequest& request) = 0;
+  /// Periodic housekeeping (key schedules, picking up changes made elsewhere), called about
+  /// every 30 s from the server's control thread, never from a worker.
+  virtual void maintain() {}
 };
 
 }  // namespace gh::http

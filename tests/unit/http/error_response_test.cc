@@ -57,6 +57,7 @@ TEST(ProxyErrorTable, StatusMessageAndLabel) {
       {ProxyError::BadGateway, 502, "Bad gateway", "bad_gateway"},
       {ProxyError::GatewayTimeout, 504, "Gateway timeout", "gateway_timeout"},
       {ProxyError::ServiceUnavailable, 503, "Service unavailable", "service_unavailable"},
+      {ProxyError::Internal, 500, "Internal server error", "internal"},
   };
   std::set<std::string_view> labels;
   for (const auto& r : rows) {
