@@ -80,29 +80,56 @@ class Database {
   Result<Statement> prepare(std::string_view sql, std::string_view purpose);
   Status exec(std::string_view sql, std::string_view purpose);
 
-  /// Runs `body` in BEGIN IMMEDIATE ... COMMIT, rolling back when it returns an error.
+  /// Runs `body` in BEGIN IMMEDIATE ... COMMIT, rolling back when it returns an error. Nested
+  /// calls (from inside a body) become savepoints, so a helper that opens its own transaction
+  /// can be called inside a larger one.
   template <class F>
   Status transaction(F&& body) {
     std::lock_guard lock(mutex_);
-    GH_TRY_STATUS(exec_unlocked("BEGIN IMMEDIATE", "begin transaction"));
+    GH_TRY_STATUS(begin_unlocked(true));
     Status s = body();
     if (!s) {
-      (void)exec_unlocked("ROLLBACK", "rollback");
+      rollback_unlocked();
       return s;
     }
-    return exec_unlocked("COMMIT", "commit");
+    return commit_unlocked();
   }
 
-  /// SQLite's data_version: changes when another connection/process committed.
+  /// Runs `body` in a deferred (read) transaction: every statement in it sees one consistent
+  /// snapshot, and writers in other processes are not blocked. Ends with COMMIT either way.
+  template <class F>
+  Status read_transaction(F&& body) {
+    std::lock_guard lock(mutex_);
+    GH_TRY_STATUS(begin_unlocked(false));
+    Status s = body();
+    if (!s) {
+      rollback_unlocked();
+      return s;
+    }
+    return commit_unlocked();
+  }
+
+  /// SQLite's data_version: changes when another connection/process committed (never for this
+  /// connection's own commits).
   int64_t data_version();
+  /// Rows changed by the last INSERT/UPDATE/DELETE on this connection.
+  int64_t changes();
   const std::string& path() const noexcept { return path_; }
 
  private:
   Database() = default;
   Status exec_unlocked(std::string_view sql, std::string_view purpose);
+  Status begin_unlocked(bool immediate);
+  Status commit_unlocked();
+  void rollback_unlocked() noexcept;
+  Result<int> applied_version_unlocked(std::string_view component);
   sqlite3* db_ = nullptr;
   std::string path_;
+  // Guards the connection's transaction state: a transaction spans several calls, and
+  // statements from another thread must not land inside it. Recursive so that a transaction
+  // body can prepare and exec.
   std::recursive_mutex mutex_;
+  int depth_ = 0;  // open transactions (1) and savepoints (>1); guarded by mutex_
 };
 
 }  // namespace gh::store
