@@ -217,7 +217,10 @@ int run_dev(const DevOptions& o) {
     if (name == "GATEHOUSE_DEMO_BACKEND") return backend_url;
     return process_env(name);
   };
-  options.start_admin = admin::start_admin_server;
+  options.start_admin = [](net::asio::io_context& io, net::Acceptor& acceptor,
+                           const gateway::Server& server) {
+    admin::start_admin_server(io, acceptor, server, nullptr);
+  };
   auto server = gateway::Server::start(std::move(options));
   if (!server) {
     std::cerr << "gatehouse dev: " << server.error().message << "\n";

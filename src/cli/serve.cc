@@ -16,7 +16,10 @@ void add_serve_command(CLI::App& app, int& exit_code) {
     gateway::Server::Options options;
     options.config_path = *config_path;
     options.env = config::process_environment();
-    options.start_admin = admin::start_admin_server;
+    options.start_admin = [](net::asio::io_context& io, net::Acceptor& acceptor,
+                             const gateway::Server& server) {
+      admin::start_admin_server(io, acceptor, server, nullptr);
+    };
     auto server = gateway::Server::start(std::move(options));
     if (!server) {
       std::cerr << "gatehouse serve: " << server.error().message << "\n";

@@ -50,6 +50,8 @@ class IdentityService : public http::LocalHandler {
 
   Directory& directory() noexcept;
   KeyRing& key_ring() noexcept;
+  /// The configuration the service started with (the admin API reads admin_token_file).
+  const config::IdentityConfig& config() const noexcept;
   /// Runs the key schedule and picks up directory changes from other processes: call about
   /// once a minute (and it is cheap to call more often).
   void maintain();
