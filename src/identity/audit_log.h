@@ -1,9 +1,11 @@
 #pragma once
 
 // One JSON line per token issuance and per failure (the audit requirement):
-// {"ts":"...","event":"token","outcome":"issued|failed","tenant":..,"client_id":..,
-//  "method":"secret|certificate|federated|managed_identity|none","credential":..,
-//  "resource":..,"aadsts":0|n,"error":..,"source_ip":..,"trace_id":..,"jti":..}
+// {"ts":"2026-11-24T05:20:32Z","event":"token","outcome":"issued|failed","endpoint":..,
+//  "tenant":..,"client_id":..,"method":"secret|certificate|federated|managed_identity|none",
+//  "credential":..,"resource":..,"aadsts":0|n,"error":..,"source_ip":..,"trace_id":..,"jti":..}
+// Every member is always present (empty string when unknown), in that order; values are
+// JSON-escaped and invalid UTF-8 from requests is replaced, so each line is valid JSON.
 // `credential` is a thumbprint, secret key id or federated credential name, never a secret.
 // Lines are written whole under a mutex (rare compared with signing, which dominates).
 
@@ -19,7 +21,7 @@
 namespace gh::identity {
 
 struct AuditRecord {
-  std::string_view outcome;  // "issued" | "failed"
+  std::string_view outcome;   // "issued" | "failed"
   std::string_view endpoint;  // "token_v2" | "token_v1" | "imds" | "app_service"
   std::string_view tenant;
   std::string_view client_id;
@@ -36,18 +38,23 @@ struct AuditRecord {
 
 class AuditLog {
  public:
-  /// "stdout" | "stderr" | "off" | a file path (appended, mode 0600).
+  /// "stdout" | "stderr" | "off" | a file path (appended; created with mode 0600, an existing
+  /// file keeps its mode). "off" gives a log whose write() does nothing.
   static Result<std::unique_ptr<AuditLog>> open(const std::string& target);
   ~AuditLog();
+
+  bool enabled() const noexcept { return out_ != nullptr; }
   void write(const AuditRecord& r);
-  /// Lines are buffered by stdio; flushed at most every 200 ms by write() and on destruction.
+  /// Lines are buffered by stdio; write() flushes when 200 ms have passed since the last flush,
+  /// so call flush() periodically (the service's maintain()) to bound how long a line can wait
+  /// after traffic stops. Also flushed on destruction.
   void flush();
 
  private:
   AuditLog() = default;
   std::FILE* out_ = nullptr;
   bool owned_ = false;
-  std::mutex mutex_;
+  std::mutex mutex_;  // guards out_'s buffer and last_flush_ms_: lines never interleave
   int64_t last_flush_ms_ = 0;
 };
 

@@ -1,0 +1,33 @@
+#pragma once
+
+// Hand-written JSON output for the identity role's fixed-shape documents (tokens, error bodies,
+// audit lines): appending into a caller's buffer is several times cheaper than building a
+// boost::json value and serialising it, and it keeps member order exactly as Entra emits it.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace gh::identity {
+
+/// Appends `s` as a JSON string body (without the quotes): `"` `\` and control characters are
+/// escaped (\n \r \t \b \f, else \u00XX), valid UTF-8 is copied as is, and every byte that is
+/// not part of a valid UTF-8 sequence (overlong, surrogate, > U+10FFFF, truncated) becomes
+/// \ufffd, so the output is always valid JSON whatever the input (request values included).
+void append_json_escaped(std::string& out, std::string_view s);
+
+/// Appends `"s"` (quoted and escaped).
+inline void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  append_json_escaped(out, s);
+  out += '"';
+}
+
+/// Appends a decimal integer.
+void append_json_int(std::string& out, int64_t v);
+
+/// Appends the UTC time of `unix_seconds` as "YYYY-MM-DD<sep>HH:MM:SS" (no zone letter): with
+/// sep ' ' Entra's error timestamps, with 'T' ISO 8601. Pure arithmetic: no gmtime, no locale.
+void append_utc_time(std::string& out, int64_t unix_seconds, char sep);
+
+}  // namespace gh::identity
