@@ -5,6 +5,7 @@
 //
 //   identity:
 //     data_dir: ./gatehouse-data        # SQLite database (gatehouse.db) lives here
+//                                       # (paths are relative to the configuration file)
 //     public_url: https://${HOST}:8443  # scheme://host[:port] clients use; default: taken from
 //                                       # each request's Host (and TLS) when unset
 //     listeners: [public]               # listener names serving the token/discovery endpoints;
@@ -12,6 +13,8 @@
 //     master_key_file: master.key       # 32 random bytes (raw, hex or base64) that encrypt
 //     master_key_env: GATEHOUSE_MASTER_KEY   # signing keys at rest; file wins over env
 //     admin_token_file: admin.token     # bootstrap admin credential for the admin REST API
+//                                       # (created 0600 when missing; default
+//                                       <data_dir>/admin.token)
 //     audit_log: stderr                 # stdout | stderr | off | a file path (JSON lines)
 //     tokens:
 //       lifetime: 1h                    # app-only access tokens (5m..24h)
@@ -35,6 +38,7 @@
 //     managed_identity_listeners: [imds]  # listeners serving /metadata/identity and /msi/token
 //     tenants:                          # declarative directory (GitOps); applied at start and
 //       - id: <GUID>                    # on reload; objects named here are created or updated
+//                                       # (id and applications[].client_id are required)
 //         name: Contoso
 //         aliases: [contoso.example]
 //         applications:
@@ -89,14 +93,17 @@ struct DeclaredRole {
   std::string value;
   std::string id;
   std::string display_name;
+  int line = 0;  // where it is declared, for errors when it is applied
 };
 struct DeclaredCertificate {
   std::string file;
   std::string name;
+  int line = 0;  // where it is declared, for errors when it is applied
 };
 struct DeclaredSecret {
   std::string name;
   std::string value_env;
+  int line = 0;  // where it is declared, for errors when it is applied
 };
 struct DeclaredFederated {
   std::string name;
@@ -104,10 +111,12 @@ struct DeclaredFederated {
   std::string subject;
   std::string audience = "api://AzureADTokenExchange";
   std::string description;
+  int line = 0;  // where it is declared, for errors when it is applied
 };
 struct DeclaredAssignment {
   std::string resource;
   std::string role;
+  int line = 0;  // where it is declared, for errors when it is applied
 };
 struct DeclaredApplication {
   std::string client_id;

@@ -96,6 +96,29 @@ Status check_referenced_files(const ProxyConfig& config) {
     add("client_key", b.tls.client_key);
   }
 
+  std::vector<FileCheck> optional_checks;  // created when missing; checked only when present
+  if (config.identity) {
+    const IdentityConfig& id = *config.identity;
+    if (!id.master_key_file.empty()) {
+      checks.push_back({"identity.master_key_file", &id.master_key_file, id.line});
+    }
+    if (!id.admin_token_file.empty()) {
+      optional_checks.push_back({"identity.admin_token_file", &id.admin_token_file, id.line});
+    }
+    for (size_t t = 0; t < id.tenants.size(); ++t) {
+      const auto& apps = id.tenants[t].applications;
+      for (size_t a = 0; a < apps.size(); ++a) {
+        for (size_t c = 0; c < apps[a].certificates.size(); ++c) {
+          const DeclaredCertificate& cert = apps[a].certificates[c];
+          checks.push_back({fmt::format("identity.tenants[{}].applications[{}].certificates[{}]."
+                                        "file",
+                                        t, a, c),
+                            &cert.file, cert.line});
+        }
+      }
+    }
+  }
+
   std::vector<std::string> problems;
   // Paths are left out of messages: they may have been substituted from the environment.
   for (const FileCheck& check : checks) {
@@ -104,19 +127,27 @@ Status check_referenced_files(const ProxyConfig& config) {
                                      check.line, check.key, *why));
     }
   }
-  const std::string& log = config.access_log;
-  if (log != "stdout" && log != "stderr" && log != "off") {
+  for (const FileCheck& check : optional_checks) {
+    std::error_code ec;
+    if (!std::filesystem::exists(*check.path, ec) && !ec) continue;
+    if (auto why = unreadable(*check.path)) {
+      problems.push_back(fmt::format("{}:{}: {}: cannot read the file ({})", config.source_file,
+                                     check.line, check.key, *why));
+    }
+  }
+  const auto check_log = [&](std::string_view key, const std::string& log) {
+    if (log == "stdout" || log == "stderr" || log == "off") return;
     std::filesystem::path dir = std::filesystem::path(log).parent_path();
     if (dir.empty()) dir = ".";
     std::error_code ec;
     const bool is_dir = std::filesystem::is_directory(dir, ec);
     if (!is_dir || ::access(dir.c_str(), W_OK | X_OK) != 0) {
-      problems.push_back(
-          fmt::format("{}: access_log: the log file's directory is missing or not "
-                      "writable",
-                      config.source_file));
+      problems.push_back(fmt::format("{}: {}: the log file's directory is missing or not writable",
+                                     config.source_file, key));
     }
-  }
+  };
+  check_log("access_log", config.access_log);
+  if (config.identity) check_log("identity.audit_log", config.identity->audit_log);
   if (problems.empty()) return {};
   std::string message;
   for (const auto& p : problems) {

@@ -31,9 +31,11 @@ Result<ProxyConfig> parse_proxy_config(std::string_view text, const std::string&
 Result<ProxyConfig> parse_proxy_config(std::string_view text, const std::string& file_name,
                                        const std::string& base_dir, const Environment& env);
 
-/// Checks that every file the configuration names (certificates, keys, CAs) is a readable regular
-/// file and that the access log's directory is writable; does not parse their contents. Fails
-/// with every problem, one `file:line: key: problem` per line.
+/// Checks that every file the configuration names (certificates, keys, CAs, the identity role's
+/// master key and declared certificates) is a readable regular file, that the admin token file
+/// is readable when it exists (it is created otherwise), and that the access and audit logs'
+/// directories are writable; does not parse their contents. Fails with every problem, one
+/// `file:line: key: problem` per line.
 Status check_referenced_files(const ProxyConfig& config);
 
 }  // namespace gh::config

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
 #include <map>
@@ -25,9 +26,9 @@ namespace {
 
 using Keys = std::span<const std::string_view>;
 
-constexpr std::array<std::string_view, 9> kTopKeys{"workers", "listeners",  "admin",
-                                                   "limits",  "timeouts",   "backends",
-                                                   "apis",    "access_log", "trusted_proxies"};
+constexpr std::array<std::string_view, 10> kTopKeys{
+    "workers",  "listeners", "admin",      "limits",          "timeouts",
+    "backends", "apis",      "access_log", "trusted_proxies", "identity"};
 constexpr std::array<std::string_view, 3> kListenerKeys{"name", "address", "tls"};
 constexpr std::array<std::string_view, 4> kListenerTlsKeys{"certificates", "client_certificate",
                                                            "client_ca", "min_version"};
@@ -43,6 +44,45 @@ constexpr std::array<std::string_view, 6> kBackendTlsKeys{
 constexpr std::array<std::string_view, 7> kApiKeys{
     "name", "path", "host", "backend", "backend_url", "strip_path", "operations"};
 constexpr std::array<std::string_view, 3> kOperationKeys{"name", "method", "url_template"};
+
+constexpr std::array<std::string_view, 12> kIdentityKeys{"data_dir",
+                                                         "public_url",
+                                                         "listeners",
+                                                         "master_key_file",
+                                                         "master_key_env",
+                                                         "admin_token_file",
+                                                         "audit_log",
+                                                         "tokens",
+                                                         "signing",
+                                                         "managed_identities",
+                                                         "managed_identity_listeners",
+                                                         "tenants"};
+constexpr std::array<std::string_view, 5> kIdentityTokensKeys{
+    "lifetime", "managed_identity_lifetime", "clock_skew", "max_assertion_lifetime",
+    "max_federated_lifetime"};
+constexpr std::array<std::string_view, 4> kIdentitySigningKeys{"algorithm", "rotate_every",
+                                                               "publish_ahead", "retire_after"};
+constexpr std::array<std::string_view, 7> kManagedIdentityKeys{
+    "name",         "tenant",     "client_id",          "resource_id",
+    "source_cidrs", "local_uids", "identity_header_env"};
+constexpr std::array<std::string_view, 4> kTenantKeys{"id", "name", "aliases", "applications"};
+constexpr std::array<std::string_view, 11> kApplicationKeys{"client_id",
+                                                            "name",
+                                                            "identifier_uris",
+                                                            "access_token_version",
+                                                            "assignment_required",
+                                                            "strict_assertion_replay",
+                                                            "roles",
+                                                            "certificates",
+                                                            "secrets",
+                                                            "federated",
+                                                            "assignments"};
+constexpr std::array<std::string_view, 3> kRoleKeys{"value", "id", "display_name"};
+constexpr std::array<std::string_view, 2> kDeclaredCertificateKeys{"file", "name"};
+constexpr std::array<std::string_view, 2> kDeclaredSecretKeys{"name", "value_env"};
+constexpr std::array<std::string_view, 5> kFederatedKeys{"name", "issuer", "subject", "audience",
+                                                         "description"};
+constexpr std::array<std::string_view, 2> kAssignmentKeys{"resource", "role"};
 
 constexpr uint64_t kMaxWorkers = 1024;
 constexpr uint64_t kMaxIdleConnections = 100'000;
@@ -151,6 +191,7 @@ class Parser {
         if (s && !s->empty()) config.trusted_proxies.push_back(*s);
       }
     }
+    if (auto n = top.get("identity")) parse_identity(*n, config);
     check_unique_names(config);
     check_unique_addresses(config);
     resolve_backend_references(config);
@@ -693,6 +734,582 @@ class Parser {
       }
       api.operations.push_back(std::move(op));
     }
+  }
+
+  // ----- identity (config/identity_config.h) -----
+
+  // A path given as-is or defaulted: resolved against the configuration file's directory.
+  std::string resolve(std::string path) const {
+    const std::filesystem::path p(path);
+    if (p.is_absolute() || base_dir_.empty()) return path;
+    return (std::filesystem::path(base_dir_) / p).lexically_normal().string();
+  }
+
+  // A duration in whole seconds from `min` to `max`.
+  std::optional<std::chrono::seconds> whole_seconds(const YAML::Node& node, std::string_view path,
+                                                    std::chrono::seconds min,
+                                                    std::chrono::seconds max) {
+    auto s = text(node, path);
+    if (!s) return std::nullopt;
+    auto value = parse_duration(*s, max);
+    if (!value) {
+      invalid(node, path, value.error().message);
+      return std::nullopt;
+    }
+    if (value->count() % 1000 != 0) {
+      invalid(node, path, "must be a whole number of seconds");
+      return std::nullopt;
+    }
+    const auto out = std::chrono::duration_cast<std::chrono::seconds>(*value);
+    if (out < min) {
+      invalid(node, path, fmt::format("must be at least {}", format_duration(min)));
+      return std::nullopt;
+    }
+    return out;
+  }
+
+  std::optional<std::string> guid(const YAML::Node& node, std::string_view path) {
+    auto s = text(node, path);
+    if (!s) return std::nullopt;
+    auto g = normalize_guid(*s);
+    if (!g) {
+      invalid(node, path, g.error().message);
+      return std::nullopt;
+    }
+    return std::move(*g);
+  }
+
+  // A non-empty single-line value of at most `max` characters, without spaces when `no_spaces`.
+  std::optional<std::string> word(const YAML::Node& node, std::string_view path, size_t max,
+                                  bool no_spaces) {
+    auto s = text(node, path);
+    if (!s) return std::nullopt;
+    if (s->empty()) {
+      invalid(node, path, "must not be empty");
+      return std::nullopt;
+    }
+    if (s->size() > max) {
+      invalid(node, path, fmt::format("must be at most {} characters", max));
+      return std::nullopt;
+    }
+    for (char c : *s) {
+      const auto u = static_cast<unsigned char>(c);
+      if (u < 0x20 || u == 0x7f || (no_spaces && c == ' ')) {
+        invalid(node, path,
+                no_spaces ? "must not contain spaces or control characters"
+                          : "must not contain control characters");
+        return std::nullopt;
+      }
+    }
+    return s;
+  }
+
+  std::optional<std::string> env_name(const YAML::Node& node, std::string_view path) {
+    auto s = text(node, path);
+    if (!s) return std::nullopt;
+    if (auto ok = check_env_name(*s); !ok) {
+      invalid(node, path, ok.error().message);
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  // A list of strings, each read by `read` (which reports its own errors).
+  template <class Read>
+  std::vector<std::string> strings(const Fields& f, std::string_view key, Read read) {
+    std::vector<std::string> out;
+    auto n = list(f, key, false);
+    if (!n) return out;
+    const std::string path = join(f.path, key);
+    for (size_t i = 0; i < n->size(); ++i) {
+      if (auto s = read(std::as_const(*n)[i], indexed(path, i))) out.push_back(std::move(*s));
+    }
+    return out;
+  }
+
+  // Names of listeners the identity role serves on: each must name a listener of this file.
+  std::vector<std::string> listener_names(const Fields& f, std::string_view key,
+                                          const ProxyConfig& config) {
+    std::vector<std::string> out;
+    auto n = list(f, key, false);
+    if (!n) return out;
+    std::vector<std::string_view> known;
+    for (const auto& l : config.listeners)
+      known.push_back(l.name);
+    const std::string path = join(f.path, key);
+    for (size_t i = 0; i < n->size(); ++i) {
+      const YAML::Node item = std::as_const(*n)[i];
+      const std::string item_path = indexed(path, i);
+      auto s = text(item, item_path);
+      if (!s) continue;
+      if (std::find(known.begin(), known.end(), *s) == known.end()) {
+        std::string message =
+            fmt::format("{}{}: no listener with this name in listeners", item_path, d_.shown(item));
+        if (auto hint = suggest(*s, known)) message += fmt::format(" (did you mean '{}'?)", *hint);
+        d_.error(item, message);
+        continue;
+      }
+      if (std::find(out.begin(), out.end(), *s) != out.end()) {
+        invalid(item, item_path, "listed twice");
+        continue;
+      }
+      out.push_back(*s);
+    }
+    return out;
+  }
+
+  void parse_identity(const YAML::Node& node, ProxyConfig& config) {
+    const Fields f = open_map(node, "identity", kIdentityKeys, 1);
+    IdentityConfig id;
+    id.line = f.line;
+    if (!f.ok) {
+      config.identity = std::move(id);
+      return;
+    }
+    if (auto v = f.get("data_dir")) {
+      id.data_dir = file_path(*v, "identity.data_dir").value_or("");
+    } else {
+      id.data_dir = resolve(id.data_dir);
+    }
+    if (auto v = f.get("public_url")) {
+      if (auto s = text(*v, "identity.public_url")) {
+        auto url = parse_backend_url(*s);
+        if (!url) {
+          invalid(*v, "identity.public_url", url.error().message);
+        } else if (!url->base_path.empty()) {
+          invalid(*v, "identity.public_url",
+                  "must be scheme://host[:port] without a path (tenant paths go after it)");
+        } else {
+          std::string origin = *s;
+          while (!origin.empty() && origin.back() == '/')
+            origin.pop_back();
+          id.public_url = std::move(origin);
+        }
+      }
+    }
+    id.listeners = listener_names(f, "listeners", config);
+    id.managed_identity_listeners = listener_names(f, "managed_identity_listeners", config);
+    if (auto v = f.get("master_key_file")) {
+      id.master_key_file = file_path(*v, "identity.master_key_file").value_or("");
+    }
+    if (auto v = f.get("master_key_env")) {
+      id.master_key_env = env_name(*v, "identity.master_key_env").value_or(id.master_key_env);
+    }
+    if (auto v = f.get("admin_token_file")) {
+      id.admin_token_file = file_path(*v, "identity.admin_token_file").value_or("");
+    } else if (!id.data_dir.empty()) {
+      id.admin_token_file = (std::filesystem::path(id.data_dir) / "admin.token").string();
+    }
+    if (auto v = f.get("audit_log")) {
+      if (auto s = text(*v, "identity.audit_log")) {
+        if (*s == "stdout" || *s == "stderr" || *s == "off") {
+          id.audit_log = *s;
+        } else if (auto p = file_path(*v, "identity.audit_log")) {
+          id.audit_log = *p;
+        }
+      }
+    }
+    if (auto v = f.get("tokens")) parse_identity_tokens(*v, f.line, id.tokens);
+    if (auto v = f.get("signing")) parse_identity_signing(*v, f.line, id);
+    if (auto n = list(f, "managed_identities", false)) {
+      for (size_t i = 0; i < n->size(); ++i) {
+        const std::string path = indexed("identity.managed_identities", i);
+        if (auto mi = parse_managed_identity(std::as_const(*n)[i], path, f.line)) {
+          for (size_t j = 0; j < id.managed_identities.size(); ++j) {
+            if (!mi->name.empty() && id.managed_identities[j].name == mi->name) {
+              d_.error_at_line(mi->line, fmt::format("{}.name: duplicate name (also used by "
+                                                     "identity.managed_identities[{}] on line {})",
+                                                     path, j, id.managed_identities[j].line));
+            }
+          }
+          id.managed_identities.push_back(std::move(*mi));
+        }
+      }
+    }
+    if (auto n = list(f, "tenants", false)) {
+      for (size_t i = 0; i < n->size(); ++i) {
+        const std::string path = indexed("identity.tenants", i);
+        if (auto t = parse_tenant(std::as_const(*n)[i], path, f.line)) {
+          id.tenants.push_back(std::move(*t));
+        }
+      }
+    }
+    check_identity_tenants(id);
+    config.identity = std::move(id);
+  }
+
+  void parse_identity_tokens(const YAML::Node& node, int line, IdentityTokens& t) {
+    using std::chrono::hours;
+    using std::chrono::minutes;
+    using std::chrono::seconds;
+    const Fields f = open_map(node, "identity.tokens", kIdentityTokensKeys, line);
+    if (!f.ok) return;
+    const auto set = [&](std::string_view key, seconds& out, seconds min, seconds max) {
+      if (auto v = f.get(key)) {
+        if (auto d = whole_seconds(*v, join("identity.tokens", key), min, max)) out = *d;
+      }
+    };
+    set("lifetime", t.lifetime, minutes(5), hours(24));
+    set("managed_identity_lifetime", t.managed_identity_lifetime, minutes(5), hours(24));
+    set("clock_skew", t.clock_skew, seconds(0), hours(1));
+    set("max_assertion_lifetime", t.max_assertion_lifetime, seconds(1), hours(24));
+    set("max_federated_lifetime", t.max_federated_lifetime, seconds(1), hours(24 * 7));
+  }
+
+  void parse_identity_signing(const YAML::Node& node, int line, IdentityConfig& id) {
+    using std::chrono::hours;
+    const Fields f = open_map(node, "identity.signing", kIdentitySigningKeys, line);
+    if (!f.ok) return;
+    IdentitySigning& s = id.signing;
+    if (auto v = f.get("algorithm")) {
+      if (auto a = text(*v, "identity.signing.algorithm")) {
+        if (*a == "RS256" || *a == "ES256") {
+          s.algorithm = *a;
+        } else {
+          invalid(*v, "identity.signing.algorithm", "expected RS256 (as Entra) or ES256");
+        }
+      }
+    }
+    const hours kTenYears(24 * 3650);
+    const auto rotate = f.get("rotate_every");
+    const auto ahead = f.get("publish_ahead");
+    const auto retire = f.get("retire_after");
+    if (rotate) {
+      s.rotate_every = whole_seconds(*rotate, "identity.signing.rotate_every", hours(24), kTenYears)
+                           .value_or(s.rotate_every);
+    }
+    if (ahead) {
+      // Relying parties cache a JWKS for up to a day: a key must be visible that long before
+      // it signs anything.
+      s.publish_ahead =
+          whole_seconds(*ahead, "identity.signing.publish_ahead", hours(24), kTenYears)
+              .value_or(s.publish_ahead);
+    }
+    if (retire) {
+      s.retire_after = whole_seconds(*retire, "identity.signing.retire_after",
+                                     std::chrono::seconds(0), kTenYears)
+                           .value_or(s.retire_after);
+    }
+    if (s.publish_ahead >= s.rotate_every) {
+      d_.error(rotate ? *rotate : *ahead,
+               fmt::format("identity.signing.rotate_every: must be longer than publish_ahead ({})",
+                           format_duration(s.publish_ahead)),
+               f.line);
+    }
+    // Tokens signed just before a key retires must validate until they expire.
+    const auto longest = std::max(id.tokens.lifetime, id.tokens.managed_identity_lifetime);
+    if (s.retire_after < longest) {
+      d_.error(retire ? *retire : node,
+               fmt::format("identity.signing.retire_after: must be at least the longest token "
+                           "lifetime ({}), or tokens stop validating before they expire",
+                           format_duration(longest)),
+               f.line);
+    }
+  }
+
+  std::optional<ManagedIdentityConfig> parse_managed_identity(const YAML::Node& node,
+                                                              const std::string& path, int line) {
+    const Fields f = open_map(node, path, kManagedIdentityKeys, line);
+    if (!f.ok) return std::nullopt;
+    ManagedIdentityConfig mi;
+    mi.line = f.line;
+    if (auto v = required(f, "name")) mi.name = name(*v, join(path, "name")).value_or("");
+    if (auto v = required(f, "tenant")) mi.tenant = guid(*v, join(path, "tenant")).value_or("");
+    if (auto v = required(f, "client_id")) {
+      mi.client_id = guid(*v, join(path, "client_id")).value_or("");
+    }
+    if (auto v = f.get("resource_id")) {
+      mi.resource_id = word(*v, join(path, "resource_id"), 1024, true).value_or("");
+    }
+    mi.source_cidrs = strings(f, "source_cidrs", [&](const YAML::Node& n, const std::string& p) {
+      std::optional<std::string> out;
+      if (auto s = text(n, p)) {
+        auto cidr = normalize_cidr(*s);
+        if (cidr) {
+          out = std::move(*cidr);
+        } else {
+          invalid(n, p, cidr.error().message);
+        }
+      }
+      return out;
+    });
+    if (auto n = list(f, "local_uids", false)) {
+      for (size_t i = 0; i < n->size(); ++i) {
+        // (uid_t)-1 means "no user" to the kernel interfaces that report it.
+        if (auto uid = integer(std::as_const(*n)[i], indexed(join(path, "local_uids"), i), 0,
+                               UINT32_MAX - 1)) {
+          mi.local_uids.push_back(static_cast<uint32_t>(*uid));
+        }
+      }
+    }
+    if (auto v = f.get("identity_header_env")) {
+      mi.identity_header_env = env_name(*v, join(path, "identity_header_env")).value_or("");
+    }
+    if (!f.get("source_cidrs") && !f.get("local_uids") && !f.get("identity_header_env")) {
+      d_.error_at_line(f.line, fmt::format("{}: give source_cidrs, local_uids or "
+                                           "identity_header_env (otherwise no caller can use it)",
+                                           path));
+    }
+    return mi;
+  }
+
+  std::optional<DeclaredTenant> parse_tenant(const YAML::Node& node, const std::string& path,
+                                             int line) {
+    const Fields f = open_map(node, path, kTenantKeys, line);
+    if (!f.ok) return std::nullopt;
+    DeclaredTenant t;
+    t.line = f.line;
+    // Required: a generated id would differ on every start and in every environment.
+    if (auto v = required(f, "id")) t.id = guid(*v, join(path, "id")).value_or("");
+    if (auto v = f.get("name")) t.name = word(*v, join(path, "name"), 256, false).value_or("");
+    t.aliases = strings(f, "aliases", [&](const YAML::Node& n, const std::string& p) {
+      std::optional<std::string> out;
+      auto s = text(n, p);
+      if (!s) return out;
+      auto host = normalize_host_name(*s);
+      if (!host || host->find(':') != std::string::npos) {
+        invalid(n, p, "an alias is a domain-like name (letters, digits, '.', '-')");
+      } else if (normalize_guid(*host)) {
+        invalid(n, p, "an alias must not be a GUID (tenant ids go in 'id')");
+      } else if (*host == "common" || *host == "organizations" || *host == "consumers") {
+        invalid(n, p, "'common', 'organizations' and 'consumers' are reserved tenant names");
+      } else {
+        out = std::move(*host);
+      }
+      return out;
+    });
+    if (auto n = list(f, "applications", false)) {
+      for (size_t i = 0; i < n->size(); ++i) {
+        const std::string app_path = indexed(join(path, "applications"), i);
+        if (auto app = parse_application(std::as_const(*n)[i], app_path, f.line)) {
+          t.applications.push_back(std::move(*app));
+        }
+      }
+    }
+    return t;
+  }
+
+  std::optional<DeclaredApplication> parse_application(const YAML::Node& node,
+                                                       const std::string& path, int line) {
+    const Fields f = open_map(node, path, kApplicationKeys, line);
+    if (!f.ok) return std::nullopt;
+    DeclaredApplication app;
+    app.line = f.line;
+    if (auto v = required(f, "client_id")) {
+      app.client_id = guid(*v, join(path, "client_id")).value_or("");
+    }
+    if (auto v = f.get("name")) app.name = word(*v, join(path, "name"), 256, false).value_or("");
+    app.identifier_uris =
+        strings(f, "identifier_uris", [&](const YAML::Node& n, const std::string& p) {
+          auto s = word(n, p, 2048, true);
+          if (s && s->find(':') == std::string::npos) {
+            invalid(n, p, "an identifier URI needs a scheme, like api://orders or https://...");
+            s.reset();
+          }
+          return s;
+        });
+    if (auto v = f.get("access_token_version")) {
+      app.access_token_version =
+          static_cast<int>(integer(*v, join(path, "access_token_version"), 1, 2).value_or(1));
+    }
+    if (auto v = f.get("assignment_required")) {
+      app.assignment_required = boolean(*v, join(path, "assignment_required")).value_or(false);
+    }
+    if (auto v = f.get("strict_assertion_replay")) {
+      app.strict_assertion_replay =
+          boolean(*v, join(path, "strict_assertion_replay")).value_or(false);
+    }
+    for_each_map(f, "roles", kRoleKeys, [&](const Fields& r, const std::string& p) {
+      DeclaredRole role;
+      role.line = r.line;
+      if (auto v = required(r, "value"))
+        role.value = word(*v, join(p, "value"), 120, true).value_or("");
+      if (auto v = r.get("id")) role.id = guid(*v, join(p, "id")).value_or("");
+      if (auto v = r.get("display_name")) {
+        role.display_name = word(*v, join(p, "display_name"), 256, false).value_or("");
+      }
+      for (const auto& other : app.roles) {
+        if (!role.value.empty() && other.value == role.value) {
+          d_.error_at_line(r.line,
+                           fmt::format("{}.value: role '{}' is declared twice", p, role.value));
+        } else if (!role.id.empty() && other.id == role.id) {
+          d_.error_at_line(r.line, fmt::format("{}.id: role id is used twice", p));
+        }
+      }
+      app.roles.push_back(std::move(role));
+    });
+    for_each_map(f, "certificates", kDeclaredCertificateKeys,
+                 [&](const Fields& c, const std::string& p) {
+                   DeclaredCertificate cert;
+                   cert.line = c.line;
+                   if (auto v = required(c, "file")) {
+                     cert.file = file_path(*v, join(p, "file")).value_or("");
+                   }
+                   if (auto v = c.get("name")) {
+                     cert.name = word(*v, join(p, "name"), 256, false).value_or("");
+                   }
+                   app.certificates.push_back(std::move(cert));
+                 });
+    for_each_map(f, "secrets", kDeclaredSecretKeys, [&](const Fields& c, const std::string& p) {
+      DeclaredSecret secret;
+      secret.line = c.line;
+      if (auto v = c.get("name")) secret.name = word(*v, join(p, "name"), 256, false).value_or("");
+      // The value itself never sits in the file: only the variable that holds it.
+      if (auto v = required(c, "value_env")) {
+        secret.value_env = env_name(*v, join(p, "value_env")).value_or("");
+      }
+      app.secrets.push_back(std::move(secret));
+    });
+    for_each_map(f, "federated", kFederatedKeys, [&](const Fields& c, const std::string& p) {
+      DeclaredFederated fic;
+      fic.line = c.line;
+      if (auto v = required(c, "name")) fic.name = federated_name(*v, join(p, "name"));
+      if (auto v = required(c, "issuer")) {
+        if (auto s = word(*v, join(p, "issuer"), 600, true)) {
+          if (s->starts_with("https://") || s->starts_with("http://")) {
+            fic.issuer = std::move(*s);
+          } else {
+            invalid(*v, join(p, "issuer"), "expected an https:// issuer URL (compared exactly)");
+          }
+        }
+      }
+      if (auto v = required(c, "subject")) {
+        fic.subject = word(*v, join(p, "subject"), 600, false).value_or("");
+      }
+      if (auto v = c.get("audience")) {
+        fic.audience = word(*v, join(p, "audience"), 600, true).value_or(fic.audience);
+      }
+      if (auto v = c.get("description")) {
+        fic.description = word(*v, join(p, "description"), 600, false).value_or("");
+      }
+      for (const auto& other : app.federated) {
+        if (!fic.name.empty() && other.name == fic.name) {
+          d_.error_at_line(
+              c.line, fmt::format("{}.name: '{}' is used twice in this application", p, fic.name));
+        }
+      }
+      app.federated.push_back(std::move(fic));
+    });
+    for_each_map(f, "assignments", kAssignmentKeys, [&](const Fields& c, const std::string& p) {
+      DeclaredAssignment a;
+      if (auto v = required(c, "resource")) {
+        a.resource = word(*v, join(p, "resource"), 2048, true).value_or("");
+      }
+      if (auto v = required(c, "role")) a.role = word(*v, join(p, "role"), 120, true).value_or("");
+      a.line = c.line;
+      app.assignments.push_back(std::move(a));
+    });
+    return app;
+  }
+
+  // Entra: 3 to 120 characters, URL-friendly (it becomes part of the credential's path).
+  std::string federated_name(const YAML::Node& node, const std::string& path) {
+    auto s = text(node, path);
+    if (!s) return {};
+    const bool charset_ok = std::all_of(s->begin(), s->end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '-' || c == '_' || c == '.' || c == '~';
+    });
+    if (s->size() < 3 || s->size() > 120 || !charset_ok) {
+      invalid(node, path, "must be 3 to 120 of letters, digits, '-', '_', '.' and '~'");
+      return {};
+    }
+    return *s;
+  }
+
+  // Calls `each(fields, path)` for every map in the list at `key`.
+  template <class Each>
+  void for_each_map(const Fields& f, std::string_view key, Keys known, Each each) {
+    auto n = list(f, key, false);
+    if (!n) return;
+    const std::string path = join(f.path, key);
+    for (size_t i = 0; i < n->size(); ++i) {
+      const std::string item_path = indexed(path, i);
+      const Fields item = open_map(std::as_const(*n)[i], item_path, known, f.line);
+      if (item.ok) each(item, item_path);
+    }
+  }
+
+  // Uniqueness across tenants, and assignments that name a role the declared resource lacks.
+  void check_identity_tenants(const IdentityConfig& id) {
+    for (size_t i = 0; i < id.tenants.size(); ++i) {
+      const DeclaredTenant& t = id.tenants[i];
+      const std::string path = indexed("identity.tenants", i);
+      for (size_t j = 0; j < i; ++j) {
+        const DeclaredTenant& other = id.tenants[j];
+        if (!t.id.empty() && other.id == t.id) {
+          d_.error_at_line(t.line, fmt::format("{}.id: the same tenant as identity.tenants[{}] on "
+                                               "line {}",
+                                               path, j, other.line));
+        }
+        for (const auto& alias : t.aliases) {
+          if (std::find(other.aliases.begin(), other.aliases.end(), alias) != other.aliases.end()) {
+            d_.error_at_line(t.line, fmt::format("{}.aliases: '{}' is also an alias of "
+                                                 "identity.tenants[{}]",
+                                                 path, alias, j));
+          }
+        }
+      }
+      for (size_t a = 0; a < t.applications.size(); ++a) {
+        const DeclaredApplication& app = t.applications[a];
+        const std::string app_path = indexed(join(path, "applications"), a);
+        check_unique_application(id, i, a);
+        for (const DeclaredAssignment& assignment : app.assignments) {
+          const int line = assignment.line;
+          const DeclaredApplication* resource = declared_resource(t, assignment.resource);
+          if (!resource || assignment.role.empty()) continue;
+          const bool has_role = std::any_of(
+              resource->roles.begin(), resource->roles.end(),
+              [&](const auto& r) { return r.value == assignment.role || r.id == assignment.role; });
+          if (!has_role) {
+            d_.error_at_line(
+                line,
+                fmt::format("{}.assignments: application '{}' declares no "
+                            "role '{}'",
+                            app_path, resource->name.empty() ? resource->client_id : resource->name,
+                            assignment.role));
+          }
+        }
+      }
+    }
+  }
+
+  // Client ids are unique everywhere (as Entra's appId); identifier URIs within a tenant, since
+  // a token request names its resource by one.
+  void check_unique_application(const IdentityConfig& id, size_t tenant, size_t index) {
+    const DeclaredApplication& app = id.tenants[tenant].applications[index];
+    const std::string path = fmt::format("identity.tenants[{}].applications[{}]", tenant, index);
+    for (size_t ti = 0; ti <= tenant; ++ti) {
+      const auto& apps = id.tenants[ti].applications;
+      const size_t end = ti == tenant ? index : apps.size();
+      for (size_t ai = 0; ai < end; ++ai) {
+        const DeclaredApplication& other = apps[ai];
+        if (!app.client_id.empty() && other.client_id == app.client_id) {
+          d_.error_at_line(app.line, fmt::format("{}.client_id: also used by "
+                                                 "identity.tenants[{}].applications[{}] on line {}",
+                                                 path, ti, ai, other.line));
+        }
+        if (ti != tenant) continue;
+        for (const auto& uri : app.identifier_uris) {
+          if (std::find(other.identifier_uris.begin(), other.identifier_uris.end(), uri) !=
+              other.identifier_uris.end()) {
+            d_.error_at_line(app.line, fmt::format("{}.identifier_uris: '{}' is also used by "
+                                                   "identity.tenants[{}].applications[{}]",
+                                                   path, uri, ti, ai));
+          }
+        }
+      }
+    }
+  }
+
+  static const DeclaredApplication* declared_resource(const DeclaredTenant& t,
+                                                      std::string_view resource) {
+    for (const auto& app : t.applications) {
+      if (core::iequals(app.client_id, resource)) return &app;
+      for (const auto& uri : app.identifier_uris)
+        if (core::iequals(uri, resource)) return &app;
+    }
+    return nullptr;
   }
 
   // ----- cross checks -----

@@ -1,6 +1,9 @@
 #include "config/value_parsers.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <array>
 #include <set>
 #include <vector>
 
@@ -9,7 +12,7 @@
 namespace gh::config {
 namespace {
 
-constexpr uint64_t kMaxDurationMs = 24ULL * 60 * 60 * 1000;
+constexpr uint64_t kDayMs = 24ULL * 60 * 60 * 1000;
 
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
@@ -132,7 +135,10 @@ Result<ParsedUrl> parse_backend_url(std::string_view text) {
   return url;
 }
 
-Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
+Result<std::chrono::milliseconds> parse_duration(std::string_view text,
+                                                 std::chrono::milliseconds max) {
+  constexpr std::string_view kExpected =
+      "expected a duration like 250ms, 10s, 5m, 1h, 2d or a number of seconds";
   size_t digits = 0;
   while (digits < text.size() && is_digit(text[digits]))
     ++digits;
@@ -146,13 +152,30 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
     scale = 60 * 1000;
   } else if (unit == "h") {
     scale = 60 * 60 * 1000;
+  } else if (unit == "d") {
+    scale = kDayMs;
   } else {
-    return invalid("expected a duration like 250ms, 10s, 5m, 1h or a number of seconds");
+    return invalid(std::string(kExpected));
   }
   const auto count = core::parse_uint(text.substr(0, digits));
-  if (!count) return invalid("expected a duration like 250ms, 10s, 5m, 1h or a number of seconds");
-  if (*count > kMaxDurationMs / scale) return invalid("duration must be at most 24h");
+  if (!count) return invalid(std::string(kExpected));
+  const uint64_t max_ms = max.count() > 0 ? static_cast<uint64_t>(max.count()) : 0;
+  if (*count > max_ms / scale) {
+    return invalid("duration must be at most " + format_duration(max));
+  }
   return std::chrono::milliseconds(static_cast<int64_t>(*count * scale));
+}
+
+std::string format_duration(std::chrono::milliseconds value) {
+  const int64_t ms = value.count();
+  // Whole days read best from two days up; "24h" is clearer than "1d" next to hour settings.
+  if (ms >= 2 * static_cast<int64_t>(kDayMs) && ms % static_cast<int64_t>(kDayMs) == 0) {
+    return std::to_string(ms / static_cast<int64_t>(kDayMs)) + "d";
+  }
+  if (ms != 0 && ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+  if (ms != 0 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
 }
 
 Result<uint64_t> parse_size(std::string_view text) {
@@ -276,6 +299,61 @@ Result<std::string> normalize_sha256_pin(std::string_view text) {
   if (out.size() != 64)
     return invalid("pinned_sha256 must be 64 hex digits (SHA-256 of the DER leaf)");
   return out;
+}
+
+Result<std::string> normalize_guid(std::string_view text) {
+  constexpr std::string_view kExpected =
+      "expected a GUID like 72f988bf-86f1-41af-91ab-2d7cd011db47";
+  if (text.size() != 36) return invalid(std::string(kExpected));
+  std::string out;
+  out.reserve(36);
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    const bool dash_position = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash_position ? c != '-' : !is_hex(c)) return invalid(std::string(kExpected));
+    out.push_back(c >= 'A' && c <= 'F' ? static_cast<char>(c - 'A' + 'a') : c);
+  }
+  return out;
+}
+
+Result<std::string> normalize_cidr(std::string_view text) {
+  const size_t slash = text.find('/');
+  const std::string address(text.substr(0, slash));
+  std::array<uint8_t, 16> bytes{};
+  size_t width = 0;
+  if (::inet_pton(AF_INET, address.c_str(), bytes.data()) == 1) {
+    width = 4;
+  } else if (::inet_pton(AF_INET6, address.c_str(), bytes.data()) == 1) {
+    width = 16;
+  } else {
+    return invalid("expected an IP address or CIDR range like 10.0.0.0/24 or fd00::/64");
+  }
+  uint64_t prefix = width * 8;
+  if (slash != std::string_view::npos) {
+    const auto parsed = core::parse_uint(text.substr(slash + 1));
+    if (!parsed || *parsed > width * 8) {
+      return invalid(width == 4 ? "the prefix length must be 0 to 32"
+                                : "the prefix length must be 0 to 128");
+    }
+    prefix = *parsed;
+  }
+  for (size_t bit = prefix; bit < width * 8; ++bit) {
+    if (bytes[bit / 8] & (0x80u >> (bit % 8))) {
+      return invalid("the address has bits set beyond the prefix length (use the network address)");
+    }
+  }
+  std::array<char, INET6_ADDRSTRLEN> shown{};
+  ::inet_ntop(width == 4 ? AF_INET : AF_INET6, bytes.data(), shown.data(), shown.size());
+  return std::string(shown.data()) + "/" + std::to_string(prefix);
+}
+
+Status check_env_name(std::string_view text) {
+  if (text.empty() || text.size() > 128 || is_digit(text.front()) ||
+      !std::all_of(text.begin(), text.end(),
+                   [](char c) { return is_alpha(c) || is_digit(c) || c == '_'; })) {
+    return invalid("expected an environment variable name (letters, digits and '_')");
+  }
+  return {};
 }
 
 size_t edit_distance(std::string_view a, std::string_view b) {

@@ -34,8 +34,14 @@ Result<HostPort> parse_address(std::string_view text);
 /// query or fragment).
 Result<ParsedUrl> parse_backend_url(std::string_view text);
 
-/// Parses `250ms`, `10s`, `5m`, `1h` or a plain number of seconds, at most 24 hours.
-Result<std::chrono::milliseconds> parse_duration(std::string_view text);
+/// Parses `250ms`, `10s`, `5m`, `1h`, `2d` or a plain number of seconds, at most `max`
+/// (24 hours unless given: the proxy's timeouts; the identity role's key schedule allows more).
+Result<std::chrono::milliseconds> parse_duration(
+    std::string_view text, std::chrono::milliseconds max = std::chrono::hours(24));
+
+/// A duration the way parse_duration reads it, in the largest unit that divides it: "90d",
+/// "36h", "250ms". For messages and for showing configured values.
+std::string format_duration(std::chrono::milliseconds value);
 
 /// Parses a byte count: a plain integer, or one with a `KiB`, `MiB` or `GiB` suffix.
 Result<uint64_t> parse_size(std::string_view text);
@@ -58,6 +64,16 @@ Result<std::string> normalize_host_name(std::string_view text);
 
 /// Checks a SHA-256 pin (64 hex digits, ':' separators allowed) and returns it lower-case.
 Result<std::string> normalize_sha256_pin(std::string_view text);
+
+/// Checks a GUID in 8-4-4-4-12 hex form (braces are not accepted) and returns it lower-case.
+Result<std::string> normalize_guid(std::string_view text);
+
+/// Checks an IPv4 or IPv6 address with an optional `/prefix` and returns it with the prefix
+/// (a bare address becomes /32 or /128). Host bits beyond the prefix are rejected.
+Result<std::string> normalize_cidr(std::string_view text);
+
+/// Checks an environment variable name: [A-Za-z_][A-Za-z0-9_]*, at most 128 characters.
+Status check_env_name(std::string_view text);
 
 /// Levenshtein distance (for "did you mean" suggestions).
 size_t edit_distance(std::string_view a, std::string_view b);

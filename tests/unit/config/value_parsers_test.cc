@@ -80,12 +80,69 @@ TEST(ParseDuration, UnitsAndBareSeconds) {
   EXPECT_EQ(*parse_duration("30"), milliseconds(30'000));
   EXPECT_EQ(*parse_duration("0"), milliseconds(0));
   EXPECT_EQ(*parse_duration("24h"), milliseconds(86'400'000));
+  EXPECT_EQ(*parse_duration("1d"), milliseconds(86'400'000));
 }
 
 TEST(ParseDuration, RejectsBadInput) {
-  for (const char* s : {"", "s", "1.5s", "-1s", "10 s", "10sec", "1d", "25h",
+  for (const char* s : {"", "s", "1.5s", "-1s", "10 s", "10sec", "2d", "25h", "1D",
                         "99999999999999999999", "18446744073709551615ms", "1H"}) {
     EXPECT_FALSE(parse_duration(s)) << s;
+  }
+  EXPECT_EQ(parse_duration("25h").error().message, "duration must be at most 24h");
+}
+
+TEST(ParseDuration, DaysUpToAGivenMaximum) {
+  const auto ten_years = std::chrono::hours(24 * 3650);
+  EXPECT_EQ(*parse_duration("90d", ten_years), std::chrono::hours(24 * 90));
+  EXPECT_EQ(*parse_duration("3650d", ten_years), ten_years);
+  auto over = parse_duration("3651d", ten_years);
+  ASSERT_FALSE(over);
+  EXPECT_EQ(over.error().message, "duration must be at most 3650d");
+  EXPECT_FALSE(parse_duration("99999999999999999d", ten_years));
+}
+
+TEST(FormatDuration, LargestWholeUnit) {
+  EXPECT_EQ(format_duration(std::chrono::hours(24 * 90)), "90d");
+  EXPECT_EQ(format_duration(std::chrono::hours(24)), "24h");
+  EXPECT_EQ(format_duration(std::chrono::hours(36)), "36h");
+  EXPECT_EQ(format_duration(std::chrono::minutes(5)), "5m");
+  EXPECT_EQ(format_duration(std::chrono::seconds(90)), "90s");
+  EXPECT_EQ(format_duration(milliseconds(1500)), "1500ms");
+  EXPECT_EQ(format_duration(milliseconds(0)), "0s");
+  // What it prints, parse_duration reads back.
+  for (auto d : {milliseconds(250), milliseconds(86'400'000 * 7LL), milliseconds(61'000)}) {
+    EXPECT_EQ(*parse_duration(format_duration(d), std::chrono::hours(24 * 30)), d);
+  }
+}
+
+TEST(NormalizeGuid, LowerCasesAndRejectsOtherForms) {
+  EXPECT_EQ(*normalize_guid("72F988BF-86f1-41AF-91ab-2D7CD011DB47"),
+            "72f988bf-86f1-41af-91ab-2d7cd011db47");
+  for (const char* s :
+       {"", "72f988bf86f141af91ab2d7cd011db47", "{72f988bf-86f1-41af-91ab-2d7cd011db47}",
+        "72f988bf-86f1-41af-91ab-2d7cd011db4g", "72f988bf-86f1-41af-91ab_2d7cd011db47",
+        "72f988bf-86f1-41af-91ab-2d7cd011db477"}) {
+    EXPECT_FALSE(normalize_guid(s)) << s;
+  }
+}
+
+TEST(NormalizeCidr, AddressesAndPrefixes) {
+  EXPECT_EQ(*normalize_cidr("10.0.0.7"), "10.0.0.7/32");
+  EXPECT_EQ(*normalize_cidr("10.0.0.0/8"), "10.0.0.0/8");
+  EXPECT_EQ(*normalize_cidr("0.0.0.0/0"), "0.0.0.0/0");
+  EXPECT_EQ(*normalize_cidr("::1"), "::1/128");
+  EXPECT_EQ(*normalize_cidr("FD00:0::/64"), "fd00::/64");
+  for (const char* s : {"", "10.0.0.1/24", "10.0.0.0/33", "10.0.0/8", "fd00::1/64", "::/129",
+                        "host/32", "10.0.0.0/", "10.0.0.0/-1"}) {
+    EXPECT_FALSE(normalize_cidr(s)) << s;
+  }
+}
+
+TEST(CheckEnvName, Charset) {
+  EXPECT_TRUE(check_env_name("GATEHOUSE_MASTER_KEY"));
+  EXPECT_TRUE(check_env_name("_x1"));
+  for (const char* s : {"", "1A", "A-B", "A B", "A=B"}) {
+    EXPECT_FALSE(check_env_name(s)) << s;
   }
 }
 
