@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +17,7 @@
 
 #include "core/clock.h"
 #include "core/result.h"
+#include "http/url_fetch.h"
 #include "identity/directory.h"
 #include "identity/model.h"
 #include "net/asio.h"
@@ -34,14 +36,26 @@ std::string_view acr_of(AuthMethod m) noexcept;
 
 /// The credentials of one token request, as the endpoint found them (views into the request).
 struct ClientCredentials {
-  std::string_view client_id;       // form client_id ("" when absent)
-  std::string_view client_secret;   // form client_secret
-  std::string_view basic_user;      // from Authorization: Basic, already form-url-decoded
+  std::string_view client_id;      // form client_id ("" when absent)
+  std::string_view client_secret;  // form client_secret
+  std::string_view basic_user;     // from Authorization: Basic, already form-url-decoded
   std::string_view basic_password;
   bool has_basic = false;
   std::string_view assertion_type;  // client_assertion_type
   std::string_view assertion;       // client_assertion
 };
+
+/// HTTP Basic client credentials, decoded (RFC 6749 §2.3.1: client id and secret are each
+/// form-url-encoded, joined by ':', then base64-encoded).
+struct BasicCredentials {
+  std::string user;
+  std::string password;
+};
+
+/// Parses an Authorization header value. nullopt when its scheme is not Basic (not a client
+/// credential); AADSTS7000218 (401 invalid_client) when it is Basic but not base64 of
+/// "user:password" with valid form-url-encoding. Split on the first ':'; '+' decodes to a space.
+Result<std::optional<BasicCredentials>> parse_basic_authorization(std::string_view header_value);
 
 /// Where the request arrived: what an assertion's `aud` may be.
 struct EndpointInfo {
@@ -62,12 +76,43 @@ struct AuthenticatedClient {
   std::string assertion_jti;  // "" for secrets
 };
 
+/// GETs one external document (OIDC metadata, JWKS). Injected by tests; the default is
+/// http::fetch_url with TLS verified against ClientAuthOptions::external_ca_file.
+using DocumentFetcher =
+    std::function<net::awaitable<Result<http::FetchedDocument>>(std::string url)>;
+
 struct ClientAuthOptions {
   std::chrono::seconds clock_skew{300};
   std::chrono::seconds max_assertion_lifetime{3600};
   std::chrono::seconds max_federated_lifetime{86400};
   size_t replay_capacity = 1'000'000;  // jti entries kept (oldest-expiring evicted first)
   std::string external_ca_file;        // for fetching external OIDC metadata; "" = system store
+
+  // Client secrets. A verified (client, secret) pair is remembered under an HMAC tag (never the
+  // secret) until its credential expires or is removed, and at most secret_cache_ttl.
+  size_t secret_cache_capacity = 10'000;
+  std::chrono::seconds secret_cache_ttl{600};
+  unsigned secret_hash_threads = 2;  // scrypt runs here, off the event loops
+  /// Failed secret checks per client within secret_failure_window before further unknown
+  /// secrets of that client get 429 (AADSTS90055) without hashing until the window ends.
+  unsigned secret_failure_limit = 20;
+  std::chrono::seconds secret_failure_window{60};
+
+  // Federated credentials: external issuers' keys.
+  std::chrono::seconds issuer_keys_ttl{86400};        // refetch metadata + JWKS after this
+  std::chrono::seconds issuer_refresh_interval{300};  // at most one refetch per unknown kid
+  std::chrono::milliseconds fetch_timeout{10'000};
+  /// Replaces the HTTP(S) fetcher (tests). Issuers must be https://, or http:// on a loopback
+  /// host (127.0.0.0/8, ::1, localhost) so that local test issuers work.
+  DocumentFetcher fetch_document;
+};
+
+/// Counters for metrics and tests.
+struct ClientAuthStats {
+  uint64_t secret_hashes = 0;      // secret checks that ran scrypt (cache misses)
+  uint64_t secret_cache_hits = 0;  // secrets accepted from the verified-secret cache
+  uint64_t issuer_fetches = 0;     // external OIDC metadata fetches started
+  size_t replay_entries = 0;       // jti entries held
 };
 
 class ClientAuthenticator {
@@ -82,6 +127,8 @@ class ClientAuthenticator {
   /// failure). Thread-safe: one instance serves every worker.
   net::awaitable<Result<AuthenticatedClient>> authenticate(const ClientCredentials& creds,
                                                            const EndpointInfo& where);
+
+  ClientAuthStats stats() const;
 
  private:
   struct Impl;
