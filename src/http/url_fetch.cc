@@ -1,5 +1,6 @@
 #include "http/url_fetch.h"
 
+#include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <boost/beast/http.hpp>
 #include <optional>
@@ -64,14 +65,54 @@ Result<ParsedTarget> parse_url(std::string_view url) {
   return t;
 }
 
+bool is_tchar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+// RFC 9110 §5.5: field values are visible characters, spaces and tabs; CR and LF would start a
+// new field.
+bool is_field_value(std::string_view v) {
+  for (char c : v) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t') || u == 0x7f) return false;
+  }
+  return true;
+}
+
+Status check_request(const FetchRequest& r) {
+  if (r.method.empty() || !std::all_of(r.method.begin(), r.method.end(), is_tchar)) {
+    return unexpected(ErrorKind::InvalidArgument, "the method must be an HTTP token");
+  }
+  for (const auto& [name, value] : r.headers) {
+    if (name.empty() || !std::all_of(name.begin(), name.end(), is_tchar)) {
+      return unexpected(ErrorKind::InvalidArgument, "a header name must be an HTTP token");
+    }
+    // The value is not echoed: it may be a credential.
+    if (!is_field_value(value)) {
+      return unexpected(ErrorKind::InvalidArgument,
+                        "the value of header " + name + " contains a control character");
+    }
+  }
+  return {};
+}
+
 template <class Stream>
 net::awaitable<Result<FetchedDocument>> exchange(Stream& stream, const ParsedTarget& t,
+                                                 const FetchRequest& request,
                                                  const FetchOptions& options) {
-  bhttp::request<bhttp::empty_body> req{bhttp::verb::get, t.target, 11};
+  bhttp::request<bhttp::string_body> req;
+  req.method_string(request.method);
+  req.target(t.target);
+  req.version(11);
   req.set(bhttp::field::host, t.host_header);
   req.set(bhttp::field::user_agent, "gatehouse");
   req.set(bhttp::field::accept, "application/json");
+  for (const auto& [name, value] : request.headers)
+    req.set(name, value);
+  req.body() = request.body;
   req.keep_alive(false);
+  req.prepare_payload();
   auto [wec, w] = co_await bhttp::async_write(stream, req, use_tuple);
   if (wec)
     co_return unexpected(ErrorKind::Unavailable, "sending the request failed: " + wec.message());
@@ -93,7 +134,9 @@ net::awaitable<Result<FetchedDocument>> exchange(Stream& stream, const ParsedTar
 
 }  // namespace
 
-net::awaitable<Result<FetchedDocument>> fetch_url(std::string url, FetchOptions options) {
+net::awaitable<Result<FetchedDocument>> send_request(FetchRequest request, FetchOptions options) {
+  const std::string& url = request.url;
+  if (auto ok = check_request(request); !ok) co_return unexpected(ok.error());
   auto parsed = parse_url(url);
   if (!parsed) co_return unexpected(parsed.error().with_context(url));
   const ParsedTarget& t = *parsed;
@@ -111,7 +154,7 @@ net::awaitable<Result<FetchedDocument>> fetch_url(std::string url, FetchOptions 
         url + ": cannot connect: " + cerr.message());
   }
   if (!t.tls) {
-    auto r = co_await exchange(tcp, t, options);
+    auto r = co_await exchange(tcp, t, request, options);
     if (!r) co_return unexpected(r.error().with_context(url));
     co_return r;
   }
@@ -144,15 +187,22 @@ net::awaitable<Result<FetchedDocument>> fetch_url(std::string url, FetchOptions 
     crypto::clear_openssl_errors();
     co_return unexpected(ErrorKind::Unavailable, url + ": TLS handshake failed: " + why);
   }
-  auto r = co_await exchange(tls, t, options);
+  auto r = co_await exchange(tls, t, request, options);
   if (!r) co_return unexpected(r.error().with_context(url));
   co_return r;
 }
 
-Result<FetchedDocument> fetch_url_blocking(const std::string& url, const FetchOptions& options) {
+net::awaitable<Result<FetchedDocument>> fetch_url(std::string url, FetchOptions options) {
+  FetchRequest request;
+  request.url = std::move(url);
+  co_return co_await send_request(std::move(request), std::move(options));
+}
+
+Result<FetchedDocument> send_request_blocking(const FetchRequest& request,
+                                              const FetchOptions& options) {
   asio::io_context io{1};
   std::optional<Result<FetchedDocument>> out;
-  asio::co_spawn(io, fetch_url(url, options),
+  asio::co_spawn(io, send_request(request, options),
                  [&out](std::exception_ptr e, Result<FetchedDocument> r) {
                    if (e) {
                      out = unexpected(ErrorKind::Internal, "fetch failed unexpectedly");
@@ -163,6 +213,12 @@ Result<FetchedDocument> fetch_url_blocking(const std::string& url, const FetchOp
   io.run();
   if (!out) return unexpected(ErrorKind::Internal, "fetch did not complete");
   return std::move(*out);
+}
+
+Result<FetchedDocument> fetch_url_blocking(const std::string& url, const FetchOptions& options) {
+  FetchRequest request;
+  request.url = url;
+  return send_request_blocking(request, options);
 }
 
 }  // namespace gh::http
