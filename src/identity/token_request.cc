@@ -2,7 +2,6 @@
 
 #include <array>
 
-#include "core/encoding.h"
 #include "core/strings.h"
 #include "identity/entra_error.h"
 
@@ -157,35 +156,6 @@ std::string_view query_parameter(std::string_view query, std::string_view name,
     return storage;
   }
   return {};
-}
-
-Result<BasicParse> parse_basic_authorization(std::string_view authorization, std::string& storage) {
-  BasicParse out;
-  authorization = core::trim_ows(authorization);
-  size_t space = authorization.find(' ');
-  if (!core::iequals(authorization.substr(0, space), "Basic")) return out;
-  out.present = true;
-  std::string_view encoded =
-      space == std::string_view::npos ? std::string_view{} : authorization.substr(space + 1);
-  auto bad = [] {
-    return unexpected(entra_error(aadsts::kMalformedRequest,
-                                  "The Authorization header is not valid HTTP Basic credentials "
-                                  "(base64 of client_id:client_secret)."));
-  };
-  auto decoded = core::base64_decode(core::trim_ows(encoded), /*allow_missing_padding=*/true);
-  if (!decoded || decoded->empty()) return bad();
-  std::string_view text = core::as_string_view(*decoded);
-  size_t colon = text.find(':');
-  if (colon == std::string_view::npos) return bad();
-  storage.clear();
-  storage.reserve(text.size());
-  if (!form_url_decode(text.substr(0, colon), storage)) return bad();
-  size_t user_size = storage.size();
-  if (!form_url_decode(text.substr(colon + 1), storage)) return bad();
-  std::string_view all(storage);
-  out.credentials.user = all.substr(0, user_size);
-  out.credentials.password = all.substr(user_size);
-  return out;
 }
 
 Result<std::string_view> resource_from_scope(std::string_view scope) {

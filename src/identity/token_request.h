@@ -2,10 +2,9 @@
 
 // The token endpoint's request parsing (entra-token-service.md §1.2, §1.3): the form body
 // (application/x-www-form-urlencoded, parsed leniently: unknown and telemetry parameters are
-// ignored), HTTP Basic client credentials (RFC 6749 §2.3.1: form-url-encoded before base64) and
-// the v2 `scope` -> resource rule. Everything is a view: into the body when a value needs no
-// decoding, else into one caller-owned buffer reserved once, so parsing a request allocates at
-// most that buffer.
+// ignored) and the v2 `scope` -> resource rule (HTTP Basic is client_auth.h's). Everything is a
+// view: into the body when a value needs no decoding, else into one caller-owned buffer
+// reserved once, so parsing a request allocates at most that buffer.
 
 #include <span>
 #include <string>
@@ -18,7 +17,7 @@ namespace gh::identity {
 /// AADSTS numbers this parser adds to entra_error.h's table (both 400 invalid_request).
 namespace aadsts {
 inline constexpr int kDuplicateParameter = 9000411;  // "The parameter '{name}' is duplicated."
-inline constexpr int kMalformedRequest = 90023;      // percent-encoding, Basic header
+inline constexpr int kMalformedRequest = 90023;      // invalid percent-encoding
 }  // namespace aadsts
 
 /// The parameters of a client-credentials request that Gatehouse reads. Empty = absent (an
@@ -63,20 +62,6 @@ Result<TokenForm> parse_token_form(std::string_view body, std::string& storage);
 /// values go to `storage`, which is cleared). "" when absent or malformed.
 std::string_view query_parameter(std::string_view query, std::string_view name,
                                  std::string& storage);
-
-struct BasicCredentials {
-  std::string_view user;
-  std::string_view password;
-};
-
-/// Credentials of an `Authorization: Basic ...` header (scheme case-insensitive): base64, split
-/// at the first ':', each side form-url-decoded. nullopt-like: `present` false when the header
-/// is absent or uses another scheme. Error (entra_error 90023) when it is Basic but malformed.
-struct BasicParse {
-  bool present = false;
-  BasicCredentials credentials;
-};
-Result<BasicParse> parse_basic_authorization(std::string_view authorization, std::string& storage);
 
 /// The resource named by a v2 `scope` (§1.3): the one `{resource}/.default` entry with the
 /// final "/.default" removed (a trailing slash kept: "https://x//.default" -> "https://x/");

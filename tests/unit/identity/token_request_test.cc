@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "core/encoding.h"
 #include "identity/entra_error.h"
 
 namespace gh::identity {
@@ -107,43 +106,6 @@ TEST(TokenRequest, QueryParameter) {
   EXPECT_EQ(query_parameter("a=1", "b", storage), "");
   EXPECT_EQ(query_parameter("", "b", storage), "");
   EXPECT_EQ(query_parameter("b=%zz", "b", storage), "");
-}
-
-TEST(TokenRequest, BasicCredentialsAreFormDecodedAfterBase64) {
-  std::string storage;
-  // RFC 6749 §2.3.1: "my client:id" / "p@ss:w+rd" form-encoded, then base64.
-  std::string raw = "my+client%3Aid:p%40ss%3Aw%2Brd";
-  std::string header = "Basic " + core::base64_encode(core::as_bytes(raw));
-  auto basic = parse_basic_authorization(header, storage);
-  ASSERT_TRUE(basic) << basic.error().message;
-  EXPECT_TRUE(basic->present);
-  EXPECT_EQ(basic->credentials.user, "my client:id");
-  EXPECT_EQ(basic->credentials.password, "p@ss:w+rd");
-
-  auto lower = parse_basic_authorization(
-      "basic " + core::base64_encode(core::as_bytes(std::string_view("a:b"))), storage);
-  ASSERT_TRUE(lower);
-  EXPECT_EQ(lower->credentials.user, "a");
-  EXPECT_EQ(lower->credentials.password, "b");
-}
-
-TEST(TokenRequest, OtherSchemesAreNotBasic) {
-  std::string storage;
-  for (std::string_view h : {"", "Bearer abc", "Basically x", "Digest x=1"}) {
-    auto basic = parse_basic_authorization(h, storage);
-    ASSERT_TRUE(basic) << h;
-    EXPECT_FALSE(basic->present) << h;
-  }
-}
-
-TEST(TokenRequest, MalformedBasicIsAnError) {
-  std::string storage;
-  for (std::string_view h : {"Basic !!!", "Basic " /* empty */, "Basic YWJj" /* "abc" */,
-                             "Basic YToleno=" /* "a:%zz" */, "Basic"}) {
-    auto basic = parse_basic_authorization(h, storage);
-    ASSERT_FALSE(basic) << h;
-    EXPECT_EQ(basic.error().detail, aadsts::kMalformedRequest);
-  }
 }
 
 TEST(TokenRequest, ScopeGivesTheResource) {
