@@ -5,9 +5,12 @@
 // still verify. Verification is constant-time on the hash. Slow by design (~50 ms): the token
 // endpoint keeps an in-memory cache of recently verified secrets (client_auth.h).
 
+#include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
+#include "core/encoding.h"
 #include "core/result.h"
 
 namespace gh::identity {
@@ -18,12 +21,22 @@ struct ScryptParams {
   int p = 1;
 };
 
+/// Bounds accepted when verifying a stored hash, so that a tampered row cannot make one
+/// verification take minutes or gigabytes: ln 10..20, r 1..32, p 1..16.
+bool scrypt_params_allowed(const ScryptParams& params) noexcept;
+
+/// Raw scrypt (RFC 7914) through OpenSSL's KDF: `length` bytes derived from `secret` and `salt`.
+/// Fails (kind Crypto) when OpenSSL refuses the parameters.
+Result<core::Bytes> scrypt(std::string_view secret, std::span<const uint8_t> salt,
+                           const ScryptParams& params, size_t length);
+
 /// Hashes `secret` with a fresh 16-byte salt.
 Result<std::string> hash_secret(std::string_view secret, const ScryptParams& params = {});
 /// True when `secret` matches `phc`. InvalidArgument when `phc` is malformed.
 Result<bool> verify_secret(std::string_view secret, std::string_view phc);
 
-/// A new secret: 40 characters from [A-Za-z0-9._~-] (240 bits), like Entra's generated values.
+/// A new secret: 40 characters drawn uniformly from [A-Za-z0-9._~-] (66 symbols, ~241 bits),
+/// like Entra's generated values.
 std::string generate_secret();
 
 }  // namespace gh::identity
