@@ -110,7 +110,7 @@ constexpr store::Migration kMigrations[] = {{1, kSchemaV1}};
 // Limits (Entra's where it documents one).
 constexpr size_t kMaxDisplayName = 256;
 constexpr size_t kMaxAlias = 253;
-constexpr size_t kMaxIdentifierUri = 500;
+constexpr size_t kMaxIdentifierUri = 2048;
 constexpr size_t kMaxRoleValue = 249;
 constexpr size_t kMaxDescription = 1000;
 constexpr size_t kMaxFederatedField = 600;
@@ -134,7 +134,7 @@ bool has_space_or_control(std::string_view s) noexcept {
     return u <= 0x20 || u == 0x7f;
   });
 }
-std::string quoted(std::string_view s) {
+std::string in_quotes(std::string_view s) {
   return "'" + std::string(s) + "'";
 }
 
@@ -151,7 +151,7 @@ Error conflict(std::string message) {
 // A GUID from a caller, in canonical lower-case form, or "" when none was given.
 Result<std::string> canonical_guid(std::string_view value, std::string_view what) {
   if (!is_guid(value)) {
-    return unexpected(invalid(std::string(what) + " " + quoted(value) +
+    return unexpected(invalid(std::string(what) + " " + in_quotes(value) +
                               " is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"));
   }
   return core::to_lower(value);
@@ -172,20 +172,20 @@ Status check_display_name(std::string_view name, std::string_view what) {
 
 Status check_alias(std::string_view alias) {
   if (alias.empty() || alias.size() > kMaxAlias) {
-    return unexpected(invalid("tenant alias " + quoted(alias) + " must be 1-253 characters"));
+    return unexpected(invalid("tenant alias " + in_quotes(alias) + " must be 1-253 characters"));
   }
   for (char c : alias) {
     if (!is_alnum(c) && c != '.' && c != '-' && c != '_') {
-      return unexpected(invalid("tenant alias " + quoted(alias) +
+      return unexpected(invalid("tenant alias " + in_quotes(alias) +
                                 " may contain only letters, digits, '.', '-' and '_'"));
     }
   }
   if (is_guid(alias)) {
-    return unexpected(invalid("tenant alias " + quoted(alias) + " must not be a GUID"));
+    return unexpected(invalid("tenant alias " + in_quotes(alias) + " must not be a GUID"));
   }
   for (auto reserved : kReservedSegments) {
     if (core::iequals(alias, reserved)) {
-      return unexpected(invalid("tenant alias " + quoted(alias) + " is reserved"));
+      return unexpected(invalid("tenant alias " + in_quotes(alias) + " is reserved"));
     }
   }
   return {};
@@ -195,11 +195,11 @@ Status check_alias(std::string_view alias) {
 // has no ':') can therefore never equal an identifier URI, so both share one lookup index.
 Status check_identifier_uri(std::string_view uri) {
   if (uri.empty() || uri.size() > kMaxIdentifierUri) {
-    return unexpected(invalid("identifier URI " + quoted(uri) + " must be 1-500 characters"));
+    return unexpected(invalid("identifier URI " + in_quotes(uri) + " must be 1-2048 characters"));
   }
   if (has_space_or_control(uri) || uri.find('*') != std::string_view::npos) {
     return unexpected(
-        invalid("identifier URI " + quoted(uri) + " must not contain spaces or wildcards"));
+        invalid("identifier URI " + in_quotes(uri) + " must not contain spaces or wildcards"));
   }
   const size_t colon = uri.find(':');
   bool scheme_ok = colon != std::string_view::npos && colon > 0 && colon + 1 < uri.size() &&
@@ -209,7 +209,7 @@ Status check_identifier_uri(std::string_view uri) {
     scheme_ok = is_alnum(c) || c == '+' || c == '-' || c == '.';
   }
   if (!scheme_ok) {
-    return unexpected(invalid("identifier URI " + quoted(uri) +
+    return unexpected(invalid("identifier URI " + in_quotes(uri) +
                               " needs a scheme, as in api://name or https://host/path"));
   }
   return {};
@@ -217,36 +217,36 @@ Status check_identifier_uri(std::string_view uri) {
 
 Status check_role(const AppRole& role) {
   if (role.value.empty() || role.value.size() > kMaxRoleValue) {
-    return unexpected(invalid("role value " + quoted(role.value) + " must be 1-249 characters"));
+    return unexpected(invalid("role value " + in_quotes(role.value) + " must be 1-249 characters"));
   }
   for (char c : role.value) {
     const auto u = static_cast<unsigned char>(c);
     if (u <= 0x20 || u >= 0x7f) {
-      return unexpected(
-          invalid("role value " + quoted(role.value) + " must be printable ASCII without spaces"));
+      return unexpected(invalid("role value " + in_quotes(role.value) +
+                                " must be printable ASCII without spaces"));
     }
   }
   if (role.value.front() == '.') {
-    return unexpected(invalid("role value " + quoted(role.value) + " must not start with '.'"));
+    return unexpected(invalid("role value " + in_quotes(role.value) + " must not start with '.'"));
   }
   if (role.display_name.size() > kMaxDisplayName || role.description.size() > kMaxDescription) {
     return unexpected(
-        invalid("role " + quoted(role.value) + ": display name or description is too long"));
+        invalid("role " + in_quotes(role.value) + ": display name or description is too long"));
   }
   return {};
 }
 
 Status check_federated(const FederatedCredential& fic) {
-  const std::string label = "federated credential " + quoted(fic.name);
+  const std::string label = "federated credential " + in_quotes(fic.name);
   if (fic.name.size() < 3 || fic.name.size() > 120) {
     return unexpected(invalid(label + ": name must be 3-120 characters"));
   }
-  if (!is_alnum(fic.name.front()) || !std::all_of(fic.name.begin(), fic.name.end(), [](char c) {
-        return is_alnum(c) || c == '-' || c == '_';
+  // URL-friendly: the name becomes part of the credential's path (RFC 3986 unreserved).
+  if (!std::all_of(fic.name.begin(), fic.name.end(), [](char c) {
+        return is_alnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
       })) {
-    return unexpected(invalid(label +
-                              ": name may contain only letters, digits, '-' and '_' and must "
-                              "start with a letter or digit"));
+    return unexpected(
+        invalid(label + ": name may contain only letters, digits, '-', '_', '.' and '~'"));
   }
   auto field = [&](std::string_view value, std::string_view what) -> Status {
     if (value.empty() || value.size() > kMaxFederatedField || has_space_or_control(value)) {
@@ -670,7 +670,7 @@ namespace {
 
 Result<const Tenant*> need_tenant(const DirectoryView& view, std::string_view tenant_id) {
   const Tenant* t = view.tenant(tenant_id);
-  if (!t) return unexpected(not_found("tenant " + quoted(tenant_id) + " not found"));
+  if (!t) return unexpected(not_found("tenant " + in_quotes(tenant_id) + " not found"));
   return t;
 }
 
@@ -679,14 +679,14 @@ Result<const Application*> need_app(const DirectoryView& view, std::string_view 
   GH_TRY(const Tenant* t, need_tenant(view, tenant_id));
   const Application* a = view.application(t->id, client_id);
   if (!a) {
-    return unexpected(not_found("application " + quoted(client_id) + " not found in tenant " +
-                                quoted(tenant_id)));
+    return unexpected(not_found("application " + in_quotes(client_id) + " not found in tenant " +
+                                in_quotes(tenant_id)));
   }
   return a;
 }
 
 std::string app_label(const Application& app) {
-  return "application " + quoted(app.display_name) + " (" + app.client_id + ")";
+  return "application " + in_quotes(app.display_name) + " (" + app.client_id + ")";
 }
 
 // Aliases lower-cased, checked, free of duplicates and not used by another tenant.
@@ -697,11 +697,11 @@ Result<std::vector<std::string>> checked_aliases(const DirectoryView& view,
   for (const auto& alias : aliases) {
     GH_TRY_STATUS(check_alias(alias));
     if (contains_ci(out, alias)) {
-      return unexpected(invalid("tenant alias " + quoted(alias) + " is listed twice"));
+      return unexpected(invalid("tenant alias " + in_quotes(alias) + " is listed twice"));
     }
     if (const Tenant* other = view.tenant(alias); other && other->id != tenant_id) {
-      return unexpected(conflict("tenant alias " + quoted(alias) + " is already used by tenant " +
-                                 quoted(other->id)));
+      return unexpected(conflict("tenant alias " + in_quotes(alias) +
+                                 " is already used by tenant " + in_quotes(other->id)));
     }
     out.push_back(core::to_lower(alias));
   }
@@ -715,15 +715,15 @@ Status check_identifier_uris(const DirectoryView& view, const Tenant& tenant,
   for (const auto& uri : uris) {
     GH_TRY_STATUS(check_identifier_uri(uri));
     if (contains_ci(seen, uri)) {
-      return unexpected(invalid("identifier URI " + quoted(uri) + " is listed twice"));
+      return unexpected(invalid("identifier URI " + in_quotes(uri) + " is listed twice"));
     }
     seen.push_back(uri);
     // Exact (case-insensitive) match only: "https://x" and "https://x/" are different names.
     for (const auto& other : view.applications()) {
       if (other.tenant_id != tenant.id || other.client_id == own_client_id) continue;
       if (contains_ci(other.identifier_uris, uri)) {
-        return unexpected(conflict("identifier URI " + quoted(uri) + " is already used by " +
-                                   app_label(other) + " in tenant " + quoted(tenant.id)));
+        return unexpected(conflict("identifier URI " + in_quotes(uri) + " is already used by " +
+                                   app_label(other) + " in tenant " + in_quotes(tenant.id)));
       }
     }
   }
@@ -776,11 +776,11 @@ Status replace_aliases(store::Database& db, std::string_view tenant_id,
 Result<Tenant> Directory::create_tenant(std::string display_name, std::string id,
                                         std::vector<std::string> aliases) {
   GH_TRY(std::string tenant_id, guid_or_new(id, "tenant id"));
-  GH_TRY_STATUS(check_display_name(display_name, "tenant " + quoted(tenant_id)));
+  GH_TRY_STATUS(check_display_name(display_name, "tenant " + in_quotes(tenant_id)));
   Tenant created;
   GH_TRY_STATUS(mutate([&](const DirectoryView& view) -> Result<bool> {
     if (view.tenant(tenant_id)) {
-      return unexpected(conflict("tenant " + quoted(tenant_id) + " already exists"));
+      return unexpected(conflict("tenant " + in_quotes(tenant_id) + " already exists"));
     }
     GH_TRY(auto checked, checked_aliases(view, aliases, tenant_id));
     created.id = tenant_id;
@@ -802,7 +802,7 @@ Result<Tenant> Directory::create_tenant(std::string display_name, std::string id
 Status Directory::update_tenant(const TenantUpdate& update) {
   return mutate([&](const DirectoryView& view) -> Result<bool> {
     GH_TRY(const Tenant* t, need_tenant(view, update.id));
-    GH_TRY_STATUS(check_display_name(update.display_name, "tenant " + quoted(t->id)));
+    GH_TRY_STATUS(check_display_name(update.display_name, "tenant " + in_quotes(t->id)));
     GH_TRY(auto checked, checked_aliases(view, update.aliases, t->id));
     if (t->display_name == update.display_name && t->aliases == checked) return false;
     GH_TRY(auto upd,
@@ -828,17 +828,17 @@ Status Directory::delete_tenant(std::string_view tenant_id) {
 
 Result<Application> Directory::create_application(NewApplication spec) {
   GH_TRY(std::string client_id, guid_or_new(spec.client_id, "client id"));
-  GH_TRY_STATUS(check_display_name(spec.display_name, "application " + quoted(client_id)));
+  GH_TRY_STATUS(check_display_name(spec.display_name, "application " + in_quotes(client_id)));
   if (spec.access_token_version != 1 && spec.access_token_version != 2) {
-    return unexpected(invalid("application " + quoted(spec.display_name) +
+    return unexpected(invalid("application " + in_quotes(spec.display_name) +
                               ": access token version must be 1 or 2"));
   }
   Application created;
   GH_TRY_STATUS(mutate([&](const DirectoryView& view) -> Result<bool> {
     GH_TRY(const Tenant* t, need_tenant(view, spec.tenant_id));
     if (const Application* existing = view.application(t->id, client_id)) {
-      return unexpected(conflict("client id " + quoted(client_id) + " is already used by " +
-                                 app_label(*existing) + " in tenant " + quoted(t->id)));
+      return unexpected(conflict("client id " + in_quotes(client_id) + " is already used by " +
+                                 app_label(*existing) + " in tenant " + in_quotes(t->id)));
     }
     GH_TRY_STATUS(check_identifier_uris(view, *t, spec.identifier_uris, client_id));
     created.object_id = crypto::random_uuid();
@@ -877,7 +877,7 @@ Result<Application> Directory::create_application(NewApplication spec) {
 Status Directory::update_application(const Application& app) {
   return mutate([&](const DirectoryView& view) -> Result<bool> {
     GH_TRY(const Application* current, need_app(view, app.tenant_id, app.client_id));
-    GH_TRY_STATUS(check_display_name(app.display_name, "application " + quoted(app.client_id)));
+    GH_TRY_STATUS(check_display_name(app.display_name, "application " + in_quotes(app.client_id)));
     if (app.access_token_version != 1 && app.access_token_version != 2) {
       return unexpected(invalid(app_label(*current) + ": access token version must be 1 or 2"));
     }
@@ -943,11 +943,11 @@ Result<AppRole> Directory::add_role(std::string_view tenant_id, std::string_view
     for (const auto& existing : app->roles) {
       if (core::iequals(existing.value, role.value)) {
         return unexpected(
-            conflict("role " + quoted(role.value) + " already exists on " + app_label(*app)));
+            conflict("role " + in_quotes(role.value) + " already exists on " + app_label(*app)));
       }
       if (existing.id == role.id) {
-        return unexpected(conflict("role id " + quoted(role.id) + " is already used by role " +
-                                   quoted(existing.value) + " on " + app_label(*app)));
+        return unexpected(conflict("role id " + in_quotes(role.id) + " is already used by role " +
+                                   in_quotes(existing.value) + " on " + app_label(*app)));
       }
     }
     GH_TRY(auto ins, prepare(*db_,
@@ -982,12 +982,13 @@ Status Directory::update_role(std::string_view tenant_id, std::string_view clien
       if (r.id == role_id) current = &r;
     }
     if (!current) {
-      return unexpected(not_found("role " + quoted(role_id) + " not found on " + app_label(*app)));
+      return unexpected(
+          not_found("role " + in_quotes(role_id) + " not found on " + app_label(*app)));
     }
     for (const auto& r : app->roles) {
       if (&r != current && core::iequals(r.value, wanted.value)) {
         return unexpected(
-            conflict("role " + quoted(wanted.value) + " already exists on " + app_label(*app)));
+            conflict("role " + in_quotes(wanted.value) + " already exists on " + app_label(*app)));
       }
     }
     if (current->value == wanted.value && current->display_name == wanted.display_name &&
@@ -1019,10 +1020,10 @@ Status Directory::remove_role(std::string_view tenant_id, std::string_view clien
     const AppRole* role = find_role(*app, role_value_or_id);
     if (!role) {
       return unexpected(
-          not_found("role " + quoted(role_value_or_id) + " not found on " + app_label(*app)));
+          not_found("role " + in_quotes(role_value_or_id) + " not found on " + app_label(*app)));
     }
     if (role->enabled) {
-      return unexpected(conflict("role " + quoted(role->value) + " on " + app_label(*app) +
+      return unexpected(conflict("role " + in_quotes(role->value) + " on " + app_label(*app) +
                                  " is enabled: disable it before removing it"));
     }
     GH_TRY(auto del, prepare(*db_, "DELETE FROM app_roles WHERE app_object_id = ?1 AND id = ?2",
@@ -1040,7 +1041,7 @@ Result<KeyCredential> Directory::add_certificate(
     std::string display_name, std::optional<int64_t> start, std::optional<int64_t> end) {
   auto certs = x509::load_certificates(pem_or_der);
   if (!certs) {
-    return unexpected(invalid("certificate for application " + quoted(client_id) +
+    return unexpected(invalid("certificate for application " + in_quotes(client_id) +
                               " cannot be parsed: " + certs.error().message));
   }
   const x509::Certificate& cert = certs->front();  // a chain file's leaf comes first
@@ -1105,8 +1106,8 @@ Status Directory::remove_certificate(std::string_view tenant_id, std::string_vie
       }
     }
     if (!found) {
-      return unexpected(not_found("certificate " + quoted(key_id_or_thumbprint) + " not found on " +
-                                  app_label(*app)));
+      return unexpected(not_found("certificate " + in_quotes(key_id_or_thumbprint) +
+                                  " not found on " + app_label(*app)));
     }
     GH_TRY(auto del, prepare(*db_, "DELETE FROM key_credentials WHERE key_id = ?1",
                              "delete certificate credential"));
@@ -1133,8 +1134,8 @@ Result<PasswordCredential> Directory::add_secret_with_value(std::string_view ten
                                                             std::string_view value,
                                                             int64_t lifetime_seconds) {
   if (value.size() < kMinSecret || value.size() > kMaxSecret) {
-    return unexpected(
-        invalid("secret for application " + quoted(client_id) + " must be 16-256 characters long"));
+    return unexpected(invalid("secret for application " + in_quotes(client_id) +
+                              " must be 16-256 characters long"));
   }
   if (lifetime_seconds <= 0 || lifetime_seconds > kMaxSecretLifetime) {
     return unexpected(invalid("secret lifetime must be between 1 second and 100 years"));
@@ -1184,7 +1185,8 @@ Status Directory::remove_secret(std::string_view tenant_id, std::string_view cli
       if (core::iequals(s.key_id, key_id)) found = &s;
     }
     if (!found) {
-      return unexpected(not_found("secret " + quoted(key_id) + " not found on " + app_label(*app)));
+      return unexpected(
+          not_found("secret " + in_quotes(key_id) + " not found on " + app_label(*app)));
     }
     GH_TRY(auto del, prepare(*db_, "DELETE FROM password_credentials WHERE key_id = ?1",
                              "delete secret credential"));
@@ -1201,9 +1203,9 @@ Status check_federated_on(const Application& app, const FederatedCredential& fic
   for (const auto& other : app.federated) {
     if (core::iequals(other.name, fic.name)) continue;  // the credential itself
     if (other.issuer == fic.issuer && other.subject == fic.subject) {
-      return unexpected(conflict("federated credential " + quoted(other.name) + " on " +
-                                 app_label(app) + " already has issuer " + quoted(fic.issuer) +
-                                 " and subject " + quoted(fic.subject)));
+      return unexpected(conflict("federated credential " + in_quotes(other.name) + " on " +
+                                 app_label(app) + " already has issuer " + in_quotes(fic.issuer) +
+                                 " and subject " + in_quotes(fic.subject)));
     }
   }
   return {};
@@ -1220,7 +1222,7 @@ Result<FederatedCredential> Directory::add_federated(std::string_view tenant_id,
     GH_TRY(const Application* app, need_app(view, tenant_id, client_id));
     for (const auto& other : app->federated) {
       if (core::iequals(other.name, fic.name)) {
-        return unexpected(conflict("federated credential " + quoted(fic.name) +
+        return unexpected(conflict("federated credential " + in_quotes(fic.name) +
                                    " already exists on " + app_label(*app)));
       }
     }
@@ -1259,8 +1261,8 @@ Status Directory::update_federated(std::string_view tenant_id, std::string_view 
       if (core::iequals(f.name, wanted.name)) current = &f;
     }
     if (!current) {
-      return unexpected(not_found("federated credential " + quoted(wanted.name) + " not found on " +
-                                  app_label(*app)));
+      return unexpected(not_found("federated credential " + in_quotes(wanted.name) +
+                                  " not found on " + app_label(*app)));
     }
     GH_TRY_STATUS(check_federated_on(*app, wanted));
     if (current->issuer == wanted.issuer && current->subject == wanted.subject &&
@@ -1290,8 +1292,8 @@ Status Directory::remove_federated(std::string_view tenant_id, std::string_view 
       if (core::iequals(f.name, name)) found = &f;
     }
     if (!found) {
-      return unexpected(
-          not_found("federated credential " + quoted(name) + " not found on " + app_label(*app)));
+      return unexpected(not_found("federated credential " + in_quotes(name) + " not found on " +
+                                  app_label(*app)));
     }
     GH_TRY(auto del, prepare(*db_, "DELETE FROM federated_credentials WHERE id = ?1",
                              "delete federated credential"));
@@ -1311,20 +1313,20 @@ Result<RoleAssignment> Directory::assign_role(std::string_view tenant_id,
     GH_TRY(const Application* client, need_app(view, tenant_id, client_id));
     const Application* target = view.resource(client->tenant_id, resource);
     if (!target) {
-      return unexpected(
-          not_found("resource " + quoted(resource) + " not found in tenant " + quoted(tenant_id)));
+      return unexpected(not_found("resource " + in_quotes(resource) + " not found in tenant " +
+                                  in_quotes(tenant_id)));
     }
     const AppRole* role = find_role(*target, role_value_or_id);
     if (!role) {
       return unexpected(
-          not_found("role " + quoted(role_value_or_id) + " not found on " + app_label(*target)));
+          not_found("role " + in_quotes(role_value_or_id) + " not found on " + app_label(*target)));
     }
     if (!role->enabled) {
       return unexpected(
-          invalid("role " + quoted(role->value) + " on " + app_label(*target) + " is disabled"));
+          invalid("role " + in_quotes(role->value) + " on " + app_label(*target) + " is disabled"));
     }
     if (!role->allow_applications) {
-      return unexpected(invalid("role " + quoted(role->value) + " on " + app_label(*target) +
+      return unexpected(invalid("role " + in_quotes(role->value) + " on " + app_label(*target) +
                                 " cannot be assigned to applications"));
     }
     for (const auto& existing : view.assignments()) {
@@ -1365,8 +1367,8 @@ Status Directory::unassign_role(std::string_view tenant_id, std::string_view ass
       if (a.tenant_id == t->id && core::iequals(a.id, assignment_id)) found = &a;
     }
     if (!found) {
-      return unexpected(not_found("role assignment " + quoted(assignment_id) +
-                                  " not found in tenant " + quoted(tenant_id)));
+      return unexpected(not_found("role assignment " + in_quotes(assignment_id) +
+                                  " not found in tenant " + in_quotes(tenant_id)));
     }
     GH_TRY(auto del,
            prepare(*db_, "DELETE FROM role_assignments WHERE id = ?1", "delete role assignment"));

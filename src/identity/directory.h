@@ -122,6 +122,8 @@ class Directory {
                                                  const core::Clock& clock);
 
   std::shared_ptr<const DirectoryView> view() const { return std::atomic_load(&view_); }
+  /// The clock mutations stamp times with.
+  const core::Clock& clock() const noexcept { return clock_; }
   /// Rebuilds the view when the database changed since the last load (a commit by another
   /// connection: another process, or another Database opened on the same file). Cheap when
   /// nothing changed: one PRAGMA.

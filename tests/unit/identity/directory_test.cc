@@ -286,8 +286,8 @@ TEST_F(DirectoryTest, CreateApplicationValidation) {
     expect_error(dir_->create_application(spec(t, "u", "", {uri})), ErrorKind::InvalidArgument,
                  "identifier URI");
   }
-  expect_error(dir_->create_application(spec(t, "u", "", {std::string(501, 'a')})),
-               ErrorKind::InvalidArgument, "1-500");
+  expect_error(dir_->create_application(spec(t, "u", "", {"api://" + std::string(2043, 'a')})),
+               ErrorKind::InvalidArgument, "1-2048");
   expect_error(dir_->create_application(spec(t, "u", "", {"api://a", "API://A"})),
                ErrorKind::InvalidArgument, "listed twice");
   // An identifier may name only one app in a tenant, compared case-insensitively.
@@ -633,8 +633,9 @@ TEST_F(DirectoryTest, AddFederatedCredential) {
 TEST_F(DirectoryTest, FederatedCredentialValidation) {
   make_basic();
   must(dir_->add_federated(kTenant, kClientId, fic("gha-main", "repo:o/r:ref:main")));
-  for (std::string name : std::vector<std::string>{"ab", std::string(121, 'a'), "-dash-first",
-                                                   "has space", "a/b", "a.b"}) {
+  must(dir_->add_federated(kTenant, kClientId, fic("-gha.v2~x_", "repo:o/r:ref:v2")));
+  for (std::string name : std::vector<std::string>{"ab", std::string(121, 'a'), "has space", "a/b",
+                                                   "a+b", "caf\xc3\xa9"}) {
     expect_error(dir_->add_federated(kTenant, kClientId, fic(name, "s")),
                  ErrorKind::InvalidArgument, "name");
   }
