@@ -108,6 +108,7 @@ bool is_token_endpoint_audience(std::string_view aud, const Tenant& tenant,
   if (!names_tenant(path.substr(0, seg_end), tenant)) return false;
 
   for (std::string_view o : origins) {
+    if (o.ends_with('/')) o.remove_suffix(1);
     const auto accepted = split_origin(o);
     if (accepted && same_origin(*accepted, *aud_origin)) return true;
   }

@@ -63,9 +63,9 @@ class ReplayCache {
     std::priority_queue<Expiry, std::vector<Expiry>, std::greater<>> expiries;
   };
 
-  // Removes up to `budget` heap tops that expired by `now`, or unconditionally the first live one
-  // when `evict` is set. Caller holds the shard's lock.
+  // Removes up to `budget` heap tops that expired by `now`. Caller holds the shard's lock.
   static void purge(Shard& shard, int64_t now, int budget);
+  // Removes the live entry that expires soonest. Caller holds the shard's lock.
   static void evict_one(Shard& shard);
 
   std::vector<std::unique_ptr<Shard>> shards_;

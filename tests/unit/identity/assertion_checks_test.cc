@@ -36,7 +36,7 @@ TEST(TokenEndpointAudience, MatchesOriginTenantAndPath) {
   Tenant t;
   t.id = "11111111-2222-3333-4444-555555555555";
   t.aliases = {"contoso.example"};
-  const std::vector<std::string_view> origins = {"https://login.test", "https://127.0.0.1:8443"};
+  const std::vector<std::string_view> origins = {"https://login.test/", "https://127.0.0.1:8443"};
   const auto ok = [&](std::string_view aud) { return is_token_endpoint_audience(aud, t, origins); };
   EXPECT_TRUE(ok("https://login.test/11111111-2222-3333-4444-555555555555/oauth2/v2.0/token"));
   EXPECT_TRUE(ok("https://login.test:443/contoso.example/oauth2/token"));
