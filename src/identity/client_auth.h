@@ -57,7 +57,9 @@ struct BasicCredentials {
 /// "user:password" with valid form-url-encoding. Split on the first ':'; '+' decodes to a space.
 Result<std::optional<BasicCredentials>> parse_basic_authorization(std::string_view header_value);
 
-/// Where the request arrived: what an assertion's `aud` may be.
+/// Where the request arrived: what an assertion's `aud` may be. The caller keeps the view (and
+/// everything these views point at) alive until authenticate() completes: a secret check or a
+/// federated key fetch suspends, and AuthenticatedClient::app points into the view.
 struct EndpointInfo {
   const DirectoryView* directory = nullptr;
   const Tenant* tenant = nullptr;
@@ -121,10 +123,13 @@ class ClientAuthenticator {
   ~ClientAuthenticator();
 
   /// Authenticates the client of one token request. Exactly one method must be present
-  /// (7000218 when none, 90014 when several). Secrets and certificate assertions complete
+  /// (7000218 when none, 90014 when several). Certificate assertions and cached secrets complete
   /// without suspending; federated assertions may fetch the issuer's metadata and JWKS (cached
   /// per issuer: 24 h, refreshed on an unknown kid at most every 5 min, last good kept on
-  /// failure). Thread-safe: one instance serves every worker.
+  /// failure). Secret checks that miss the verified-secret cache run scrypt on an internal
+  /// thread pool and resume on the caller's executor. AADSTS90055 (429) means the client is
+  /// throttled after repeated wrong secrets: answer it with a Retry-After (the message says how
+  /// long). Thread-safe: one instance serves every worker.
   net::awaitable<Result<AuthenticatedClient>> authenticate(const ClientCredentials& creds,
                                                            const EndpointInfo& where);
 
