@@ -105,7 +105,11 @@ CREATE TABLE role_assignments (
 CREATE INDEX role_assignments_resource ON role_assignments(resource_object_id, role_id);
 )sql";
 
-constexpr store::Migration kMigrations[] = {{1, kSchemaV1}};
+// Client ids are unique across tenants, as Entra's appId (the config checks the same).
+constexpr std::string_view kSchemaV2 =
+    "CREATE UNIQUE INDEX applications_client_id ON applications(client_id);";
+
+constexpr store::Migration kMigrations[] = {{1, kSchemaV1}, {2, kSchemaV2}};
 
 // Limits (Entra's where it documents one).
 constexpr size_t kMaxDisplayName = 256;
@@ -836,9 +840,12 @@ Result<Application> Directory::create_application(NewApplication spec) {
   Application created;
   GH_TRY_STATUS(mutate([&](const DirectoryView& view) -> Result<bool> {
     GH_TRY(const Tenant* t, need_tenant(view, spec.tenant_id));
-    if (const Application* existing = view.application(t->id, client_id)) {
-      return unexpected(conflict("client id " + in_quotes(client_id) + " is already used by " +
-                                 app_label(*existing) + " in tenant " + in_quotes(t->id)));
+    for (const auto& existing : view.applications()) {
+      if (existing.client_id == client_id) {
+        return unexpected(conflict("client id " + in_quotes(client_id) + " is already used by " +
+                                   app_label(existing) + " in tenant " +
+                                   in_quotes(existing.tenant_id)));
+      }
     }
     GH_TRY_STATUS(check_identifier_uris(view, *t, spec.identifier_uris, client_id));
     created.object_id = crypto::random_uuid();

@@ -115,7 +115,7 @@ TEST_F(DirectoryTest, OpenMigratesAnEmptyDirectory) {
   auto migrated = must(db_->prepare(
       "SELECT MAX(version) FROM schema_migrations WHERE component = 'identity'", "check"));
   ASSERT_TRUE(*migrated.step());
-  EXPECT_EQ(migrated.integer(0), 1);
+  EXPECT_EQ(migrated.integer(0), 2);
   // Opening again on the same database is a no-op migration.
   auto again = Directory::open(db_, clock_);
   ASSERT_TRUE(again) << again.error().message;
@@ -294,9 +294,11 @@ TEST_F(DirectoryTest, CreateApplicationValidation) {
   expect_error(dir_->create_application(spec(t, "u", "", {"API://ORDERS"})), ErrorKind::Conflict,
                "already used by application 'orders-api'");
   EXPECT_EQ(dir_->view()->applications().size(), 2u);
-  // ...but the same identifier and client id may exist in another tenant.
-  must(dir_->create_application(
-      spec(std::string(kOther), "copy", std::string(kApiId), {"api://orders"})));
+  // Client ids are unique across tenants (as Entra's appId)...
+  expect_error(dir_->create_application(spec(std::string(kOther), "copy", std::string(kApiId))),
+               ErrorKind::Conflict, "in tenant '" + std::string(kTenant) + "'");
+  // ...identifier URIs only within one.
+  must(dir_->create_application(spec(std::string(kOther), "copy", "", {"api://orders"})));
   // "https://x" and "https://x/" are different identifiers.
   must(dir_->create_application(spec(t, "no-slash", "", {"https://orders.contoso.example"})));
 }
