@@ -14,6 +14,10 @@ int run(int argc, char** argv) {
   add_config_commands(app, exit_code);
   add_jwt_commands(app, exit_code);
   add_cert_commands(app, exit_code);
+  add_tenant_commands(app, exit_code);
+  add_app_commands(app, exit_code);
+  add_keys_commands(app, exit_code);
+  add_creds_commands(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -16,5 +16,10 @@ void add_dev_command(CLI::App& app, int& exit_code);
 void add_config_commands(CLI::App& app, int& exit_code);
 void add_jwt_commands(CLI::App& app, int& exit_code);
 void add_cert_commands(CLI::App& app, int& exit_code);
+// The identity role's admin API clients (cli/admin_client.h).
+void add_tenant_commands(CLI::App& app, int& exit_code);
+void add_app_commands(CLI::App& app, int& exit_code);
+void add_keys_commands(CLI::App& app, int& exit_code);
+void add_creds_commands(CLI::App& app, int& exit_code);
 
 }  // namespace gh::cli
