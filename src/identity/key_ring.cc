@@ -685,6 +685,7 @@ struct KeyRing::State {
     });
     if (!s) {
       keys = std::move(before);  // the rows were rolled back: so is memory
+      loaded_data_version = -1;  // and the next tick re-reads them
       return s;
     }
     return {};
@@ -801,6 +802,7 @@ Result<SigningKeyInfo> KeyRing::rotate_now(bool emergency) {
   });
   if (!s) {
     st.keys = std::move(before);
+    st.loaded_data_version = -1;
     return unexpected(std::move(s).error());
   }
   GH_TRY(auto set, build_keyset(st.keys, now));

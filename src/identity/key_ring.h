@@ -99,6 +99,8 @@ class KeySet {
   /// (or crv/x/y), x5c; plus `issuer` and `cloud_instance_name` when `issuer` is not empty (v2).
   std::string jwks_json(std::string_view issuer) const;
   /// The published keys, for validating our own tokens (tests, the gateway, `jwt verify`).
+  /// Never empty for a KeySet from a KeyRing, which always publishes its signer (a
+  /// default-constructed KeySet has no keys, and calling this on it aborts).
   const jose::JwkSet& public_keys() const noexcept;
   const std::vector<SigningKeyInfo>& keys() const noexcept;
   /// Earliest time at which tick() has something to do (next publish/activate/retire/remove);
