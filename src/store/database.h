@@ -34,6 +34,8 @@ struct Migration {
 class Database;
 
 /// A prepared statement. Bind indices are 1-based, column indices 0-based (SQLite's own rule).
+/// Stepping does not take the Database's lock: when several threads share a Database, prepare
+/// and step inside transaction() or read_transaction(), which hold it.
 class Statement {
  public:
   Statement(Statement&&) noexcept;

@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include "core/encoding.h"
 #include "crypto/digest.h"
@@ -802,6 +804,36 @@ TEST_F(DirectoryTest, OldViewsStayValidAfterChanges) {
   EXPECT_EQ(dir_->view()->application(kTenant, kApiId), nullptr);
   ASSERT_NE(old_view->application(kTenant, kApiId), nullptr);
   EXPECT_EQ(old_api->display_name, "orders-api");
+}
+
+TEST_F(DirectoryTest, ReadersSeeWholeSnapshotsWhileWritersChangeThings) {
+  make_basic();
+  std::atomic<bool> done{false};
+  std::atomic<int> inconsistent{0};
+  auto reader = [&] {
+    while (!done.load()) {
+      auto view = dir_->view();
+      const Application* api = view->resource("contoso.example", "api://orders");
+      const Application* worker = view->application(kTenant, kClientId);
+      if (!api || !worker) {
+        ++inconsistent;
+        continue;
+      }
+      // Within one snapshot, the granted roles always match the stored assignments.
+      const size_t granted = view->role_values(*worker, *api).size();
+      if (granted != view->assignments().size()) ++inconsistent;
+    }
+  };
+  std::thread a(reader), b(reader);
+  for (int i = 0; i < 25; ++i) {
+    auto assigned = dir_->assign_role(kTenant, kClientId, "api://orders", "Orders.Read");
+    ASSERT_TRUE(assigned);
+    expect_ok(dir_->unassign_role(kTenant, assigned->id));
+  }
+  done = true;
+  a.join();
+  b.join();
+  EXPECT_EQ(inconsistent.load(), 0);
 }
 
 class TempDb {
