@@ -6,6 +6,7 @@
 #include "core/strings.h"
 #include "identity/entra_error.h"
 #include "identity/json_writer.h"
+#include "identity/key_ring.h"
 #include "identity/token_request.h"
 
 namespace gh::identity {
@@ -51,7 +52,6 @@ class JsonObjectWriter {
   bool first_ = true;
 };
 
-constexpr std::string_view kCloudInstanceName = "microsoftonline.com";
 constexpr std::string_view kGraphHost = "graph.windows.net";
 constexpr std::string_view kMsGraphHost = "graph.microsoft.com";
 constexpr std::string_view kRbacUrl = "https://pas.windows.net";

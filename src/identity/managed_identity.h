@@ -45,9 +45,16 @@ class ManagedIdentityEndpoint {
   /// /metadata/identity/oauth2/token and /msi/token.
   static bool is_path(std::string_view path) noexcept;
 
+  /// Answers one request on either path. `origin` ("https://host[:port]") makes the tokens'
+  /// issuer, so it must be the public origin the token endpoint's clients use. Audits every
+  /// issuance and failure (endpoint "imds" / "app_service"). Synchronous; reads
+  /// /proc/net/tcp{,6} only for a loopback caller when some identity binds local uids.
   http::LocalResponse handle(const http::LocalRequest& req, const DirectoryView& directory,
                              const TokenMinter& minter, AuditLog& audit, int64_t lifetime_seconds,
                              std::string_view origin, int64_t now) const;
+
+  /// Number of configured identities.
+  size_t size() const noexcept;
 
  private:
   ManagedIdentityEndpoint() = default;
