@@ -31,7 +31,7 @@ namespace gh::identity {
 
 /// Listener names: which serve the identity endpoints and which the managed-identity ones.
 struct IdentityListeners {
-  std::vector<std::string> identity;  // empty: all
+  std::vector<std::string> identity;          // empty: all
   std::vector<std::string> managed_identity;  // empty: none
 };
 
@@ -54,7 +54,7 @@ class IdentityService : public http::LocalHandler {
   const config::IdentityConfig& config() const noexcept;
   /// Runs the key schedule and picks up directory changes from other processes: call about
   /// once a minute (and it is cheap to call more often).
-  void maintain();
+  void maintain() override;
 
  private:
   IdentityService() = default;
