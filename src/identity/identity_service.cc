@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
 
@@ -273,6 +274,19 @@ struct IdentityService::Impl {
 
 namespace {
 
+/// The delay a throttling error names ("... Retry after 42 seconds."), else 60 s, MSAL's own
+/// default. Clamped to MSAL's maximum of an hour.
+int64_t retry_after_seconds(std::string_view message) noexcept {
+  constexpr std::string_view marker = "Retry after ";
+  size_t at = message.find(marker);
+  if (at != std::string_view::npos) {
+    std::string_view rest = message.substr(at + marker.size());
+    auto seconds = core::parse_uint(rest.substr(0, rest.find(' ')));
+    if (seconds && *seconds > 0) return static_cast<int64_t>(std::min<uint64_t>(*seconds, 3600));
+  }
+  return 60;
+}
+
 /// Facts of one token request, and its exits: every response goes through respond() (headers)
 /// and every outcome through audit().
 struct TokenCall {
@@ -283,8 +297,7 @@ struct TokenCall {
   int64_t now = 0;
   std::string origin;
   Guid trace;
-  std::string_view correlation;  // the client's client-request-id, or `fresh`
-  Guid fresh;
+  std::string_view correlation;  // the client's client-request-id ("" until one is seen)
   bool client_sent_correlation = false;
   bool used_basic = false;
   // Audit fields, filled as they become known.
@@ -339,7 +352,9 @@ struct TokenCall {
     // Anything without an AADSTS number is a bug or an I/O failure: the client gets a generic
     // server_error (entra_error_body), the audit log the real message.
     write_audit("failed", aadsts_of(e), e.message);
-    ErrorContext ctx{trace.view(), correlation, now, origin};
+    const Guid fresh;  // the correlation id when the client sent none (errors only)
+    ErrorContext ctx{trace.view(), client_sent_correlation ? correlation : fresh.view(), now,
+                     origin};
     const uint16_t status = http_status_of(e);
     http::LocalResponse out = respond(status, entra_error_body(e, ctx));
     // RFC 6749 §5.2: a 401 answers the authentication scheme the client used.
@@ -347,7 +362,8 @@ struct TokenCall {
       out.headers.emplace_back("WWW-Authenticate", "Basic realm=\"gatehouse\"");
     // MSAL honours Retry-After on 429/503 only, in integer seconds; never on 400 (it would make
     // the client back off from a request it should fix).
-    if (status == 429 || status == 503) out.headers.emplace_back("Retry-After", "60");
+    if (status == 429 || status == 503)
+      out.headers.emplace_back("Retry-After", std::to_string(retry_after_seconds(e.message)));
     return out;
   }
 };
@@ -361,7 +377,6 @@ net::awaitable<http::LocalResponse> IdentityService::Impl::token(const http::Loc
   call.v2 = v2;
   call.now = clock.now_unix();
   call.origin = origin_of(req);
-  call.correlation = call.fresh.view();
   call.tenant = tenant_segment;
   call.set_correlation(req.header("client-request-id"));
   std::string query_storage;

@@ -723,6 +723,12 @@ TEST_F(IdentityServiceTest, ThrottlingCarriesRetryAfter) {
   auto seconds = core::parse_uint(header_of(last, "Retry-After"));
   ASSERT_TRUE(seconds.has_value());
   EXPECT_GT(*seconds, 0u);
+  EXPECT_LE(*seconds, 3600u);
+  // The delay is the one the error names.
+  EXPECT_NE(description_of(parse_object(last.body))
+                .find("Retry after " + std::to_string(*seconds) + " seconds."),
+            std::string::npos)
+      << last.body;
 }
 
 // ---- discovery ------------------------------------------------------------------------------
