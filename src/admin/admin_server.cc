@@ -1,8 +1,15 @@
 #include "admin/admin_server.h"
 
 #include <boost/beast/http.hpp>
+#include <optional>
+#include <string>
 
+#include "admin/admin_auth.h"
+#include "admin/identity_api.h"
+#include "config/environment.h"
+#include "gateway/event_log.h"
 #include "http/error_response.h"
+#include "identity/identity_service.h"
 
 namespace gh::admin {
 namespace {
@@ -14,13 +21,63 @@ using net::awaitable;
 using net::use_tuple;
 
 constexpr std::chrono::seconds kAdminTimeout{10};
+constexpr size_t kAdminHeaderLimit = 8192;
 
-bhttp::response<bhttp::string_body> answer(const bhttp::request<bhttp::string_body>& req,
-                                           const gateway::Server& server) {
-  bhttp::response<bhttp::string_body> res{bhttp::status::ok, req.version()};
+using Request = bhttp::request<bhttp::string_body>;
+using Response = bhttp::response<bhttp::string_body>;
+
+// The identity API with the service that owns its directory and key ring, or why it is off.
+struct IdentityAdmin {
+  std::shared_ptr<identity::IdentityService> service;  // keeps directory and key ring alive
+  std::optional<IdentityApi> api;
+  std::string unavailable;  // set when the admin credential could not be loaded
+};
+
+Response json_error(const Request& req, bhttp::status status, std::string_view message) {
+  Response res{status, req.version()};
   res.keep_alive(req.keep_alive());
+  res.set(bhttp::field::content_type, "application/json");
+  res.body() = http::apim_error_body(static_cast<int>(status), message);
+  res.prepare_payload();
+  return res;
+}
+
+Response answer_identity(const Request& req, std::string_view path, IdentityAdmin& admin) {
+  if (!admin.api) {
+    return json_error(req, bhttp::status::service_unavailable,
+                      "the admin API is unavailable: " + admin.unavailable);
+  }
+  AdminRequest in;
+  in.method = req.method_string();
+  in.target = req.target();
+  in.authorization = req[bhttp::field::authorization];
+  in.body = req.body();
+  AdminResponse out = admin.api->handle(in);
+  Response res{static_cast<bhttp::status>(out.status), req.version()};
+  res.keep_alive(req.keep_alive());
+  if (!out.content_type.empty()) res.set(bhttp::field::content_type, out.content_type);
+  res.set(bhttp::field::cache_control, "no-store");
+  for (const auto& [name, value] : out.headers)
+    res.set(name, value);
+  res.body() = std::move(out.body);
+  res.prepare_payload();
+  // Changes and refused credentials are operational events; reads are not logged.
+  const bool change = in.method != "GET" && in.method != "HEAD" && out.status < 400;
+  if (change || out.status == 401 || out.status == 403) {
+    const std::string status = std::to_string(out.status);
+    gateway::log_event(
+        change ? "info" : "warn", change ? "admin change" : "admin refused",
+        {{"method", in.method}, {"path", path}, {"status", status}, {"caller", out.caller}});
+  }
+  return res;
+}
+
+Response answer(const Request& req, const gateway::Server& server, IdentityAdmin* identity) {
   std::string_view target = req.target();
   target = target.substr(0, target.find('?'));
+  if (identity && IdentityApi::serves(target)) return answer_identity(req, target, *identity);
+  Response res{bhttp::status::ok, req.version()};
+  res.keep_alive(req.keep_alive());
   if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head) {
     res.result(bhttp::status::method_not_allowed);
     res.set(bhttp::field::allow, "GET, HEAD");
@@ -47,17 +104,26 @@ bhttp::response<bhttp::string_body> answer(const bhttp::request<bhttp::string_bo
   return res;
 }
 
-awaitable<void> admin_session(net::Socket socket, const gateway::Server* server) {
+awaitable<void> admin_session(net::Socket socket, const gateway::Server* server,
+                              std::shared_ptr<IdentityAdmin> identity) {
   net::PlainStream stream(std::move(socket));
   beast::flat_buffer buf;
   for (;;) {
     bhttp::request_parser<bhttp::string_body> parser;
-    parser.header_limit(8192);
-    parser.body_limit(8192);
+    parser.header_limit(kAdminHeaderLimit);
+    parser.body_limit(kMaxAdminBodyBytes);
     stream.expires_after(kAdminTimeout);
     auto [ec, n] = co_await bhttp::async_read(stream, buf, parser, use_tuple);
+    if (ec == bhttp::error::body_limit) {
+      // The head was read: say why instead of dropping the connection.
+      Response res = json_error(parser.get(), bhttp::status::payload_too_large,
+                                "the request body is larger than 64 KiB");
+      res.keep_alive(false);
+      co_await bhttp::async_write(stream, res, use_tuple);
+      break;
+    }
     if (ec) break;
-    auto res = answer(parser.get(), *server);
+    auto res = answer(parser.get(), *server, identity.get());
     bool keep = res.keep_alive();
     auto [wec, m] = co_await bhttp::async_write(stream, res, use_tuple);
     if (wec || !keep) break;
@@ -66,16 +132,36 @@ awaitable<void> admin_session(net::Socket socket, const gateway::Server* server)
   stream.socket().shutdown(net::Socket::shutdown_send, ignored);
 }
 
-awaitable<void> admin_accept_loop(net::Acceptor* acceptor, const gateway::Server* server) {
+awaitable<void> admin_accept_loop(net::Acceptor* acceptor, const gateway::Server* server,
+                                  std::shared_ptr<IdentityAdmin> identity) {
   for (;;) {
     auto [ec, socket] = co_await acceptor->async_accept(use_tuple);
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
       continue;
     }
-    asio::co_spawn(acceptor->get_executor(), admin_session(std::move(socket), server),
+    asio::co_spawn(acceptor->get_executor(), admin_session(std::move(socket), server, identity),
                    asio::detached);
   }
+}
+
+std::shared_ptr<IdentityAdmin> make_identity_admin(
+    std::shared_ptr<identity::IdentityService> service) {
+  auto admin = std::make_shared<IdentityAdmin>();
+  admin->service = std::move(service);
+  const std::string& file = admin->service->config().admin_token_file;
+  auto credential =
+      AdminCredential::load_or_create(file, config::process_environment()("GATEHOUSE_ADMIN_TOKEN"));
+  if (!credential) {
+    admin->unavailable = credential.error().message;
+    gateway::log_event("error", "admin API disabled: no admin credential",
+                       {{"reason", credential.error().message}});
+    return admin;
+  }
+  admin->api.emplace(admin->service->directory(), admin->service->key_ring(),
+                     std::move(*credential), core::SystemClock::instance());
+  gateway::log_event("info", "admin API enabled", {{"admin_token_file", file}});
+  return admin;
 }
 
 }  // namespace
@@ -83,9 +169,9 @@ awaitable<void> admin_accept_loop(net::Acceptor* acceptor, const gateway::Server
 void start_admin_server(net::asio::io_context& io, net::Acceptor& acceptor,
                         const gateway::Server& server,
                         std::shared_ptr<identity::IdentityService> identity) {
-  // TODO(h5-admin): serve /v1/ from `identity` (admin/identity_api.h).
-  (void)identity;
-  asio::co_spawn(io, admin_accept_loop(&acceptor, &server), asio::detached);
+  std::shared_ptr<IdentityAdmin> admin;
+  if (identity) admin = make_identity_admin(std::move(identity));
+  asio::co_spawn(io, admin_accept_loop(&acceptor, &server, std::move(admin)), asio::detached);
 }
 
 }  // namespace gh::admin
