@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "crypto/digest.h"
 #include "crypto/key.h"
@@ -766,10 +767,15 @@ Result<SigningKeyInfo> KeyRing::rotate_now(bool emergency) {
   State& st = *state_;
   std::lock_guard lock(st.write_mutex);
   const int64_t now = st.clock.now_unix();
-  GH_TRY(StoredKey fresh, generate_key(st.policy.alg, st.clock));
-  fresh.info.publish_at = now;
-  fresh.info.activate_at = now;
-  const std::string kid = fresh.info.kid;
+  // An emergency needs key material nobody could have seen; a planned rotation promotes the
+  // successor that is already in the JWKS (validators caching the key set keep working), and a
+  // fresh key is made only when there is none.
+  std::optional<StoredKey> fresh;
+  if (emergency) {
+    GH_TRY(StoredKey k, generate_key(st.policy.alg, st.clock));
+    fresh = std::move(k);
+  }
+  std::string kid = fresh ? fresh->info.kid : std::string();
 
   std::vector<StoredKey> before;
   for (const auto& k : st.keys)
@@ -778,10 +784,37 @@ Result<SigningKeyInfo> KeyRing::rotate_now(bool emergency) {
     GH_TRY_STATUS(st.reload());
     const int old_index = signer_index(st.keys, now);
     const std::string old_signer = old_index >= 0 ? st.keys[old_index].info.kid : std::string();
+    if (!emergency) {
+      // The published successor that would sign next (earliest activation still ahead).
+      int next = -1;
+      for (size_t i = 0; i < st.keys.size(); ++i) {
+        const auto& k = st.keys[i].info;
+        // Only a successor of the configured algorithm: rotating is how a changed
+        // `signing.algorithm` takes effect at once.
+        if (k.activate_at <= now || !is_published(k, now) || k.alg != st.policy.alg) continue;
+        if (next < 0 || k.activate_at < st.keys[next].info.activate_at) next = static_cast<int>(i);
+      }
+      if (next >= 0) {
+        SigningKeyInfo& k = st.keys[next].info;
+        k.activate_at = now;
+        k.retire_at = 0;
+        k.remove_at = 0;
+        GH_TRY_STATUS(update_times(*st.db, k));
+        kid = k.kid;
+      } else {
+        GH_TRY(StoredKey k, generate_key(st.policy.alg, st.clock));
+        fresh = std::move(k);
+        kid = fresh->info.kid;
+      }
+    }
     for (auto it = st.keys.begin(); it != st.keys.end();) {
       SigningKeyInfo& k = it->info;
-      // A key that never signed (the prepared successor) goes: tick() prepares a new one for
-      // the new signer. In an emergency every older key goes, so nothing it signed validates.
+      if (k.kid == kid) {
+        ++it;
+        continue;
+      }
+      // In an emergency every older key goes, so nothing it signed validates; so does any
+      // other key that never signed (tick() prepares a new successor for the new signer).
       const bool never_signed = k.activate_at > now;
       if (emergency || never_signed) {
         GH_TRY_STATUS(delete_row(*st.db, k.kid));
@@ -795,8 +828,12 @@ Result<SigningKeyInfo> KeyRing::rotate_now(bool emergency) {
       }
       ++it;
     }
-    GH_TRY_STATUS(insert_row(*st.db, st.master, fresh));
-    st.keys.push_back({fresh.info, crypto::share(fresh.key.get())});
+    if (fresh) {
+      fresh->info.publish_at = now;
+      fresh->info.activate_at = now;
+      GH_TRY_STATUS(insert_row(*st.db, st.master, *fresh));
+      st.keys.push_back({fresh->info, crypto::share(fresh->key.get())});
+    }
     // The new signer's successor, and removal of anything already due.
     return apply_schedule(st.keys, now, st.policy, *st.db, st.master, st.clock);
   });

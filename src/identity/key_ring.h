@@ -11,7 +11,8 @@
 // as soon as there is none, so the JWKS always holds at least two keys: the first start makes
 // key 1 (signing at once) and key 2 (signing rotate_every later); when key 2 takes over, key 3
 // is published. tick() applies the schedule (called every minute and at start); rotate_now()
-// makes a key that signs at once (emergency: every older key is unpublished too).
+// makes the published successor sign at once, so validators that cached the JWKS keep working
+// (emergency: a brand-new key signs and every older key is unpublished).
 // docs/identity/keys.md explains the windows.
 //
 // Lock-free reads: current() is on the request path. The published KeySet is immutable and has
@@ -133,8 +134,10 @@ class KeyRing {
   /// along, removes keys past remove_at, and picks up changes another process made to the
   /// keys. Publishes a new KeySet when anything changed. Cheap when there is nothing to do.
   Status tick();
-  /// A new key that signs from now; the previous signer retires now and stays published for
-  /// retire_after, or is removed at once when `emergency` (its tokens stop validating).
+  /// Rotates now. Planned: the already-published successor signs from now (a fresh key only
+  /// when there is none), the previous signer retires now and stays published for
+  /// retire_after, and a new successor is published. Emergency: a brand-new key signs and every
+  /// older key leaves the JWKS at once (tokens they signed stop validating).
   Result<SigningKeyInfo> rotate_now(bool emergency);
 
  private:

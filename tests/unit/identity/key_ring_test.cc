@@ -118,7 +118,7 @@ TEST(MasterKeyTest, RejectsBadFilesAndValuesWithoutEchoingThem) {
   test::TempDir dir;
   const std::string path = dir.file("master.key");
   for (const std::string& bad : {std::string(31, 'x'), std::string(33, 'x'), std::string(64, 'g'),
-                                std::string("c2hvcnQ=\n"), std::string()}) {
+                                 std::string("c2hvcnQ=\n"), std::string()}) {
     write_file(path, bad, 0600);
     auto key = MasterKey::load(path, {});
     ASSERT_FALSE(key);
@@ -350,7 +350,7 @@ TEST_F(KeyRingTest, AfterDowntimeTheSuccessorWaitsPublishAhead) {
   EXPECT_EQ(set->signer_info()->retire_at, now + 2 * kDay);
 }
 
-TEST_F(KeyRingTest, RotateNowKeepsTheOldKeyPublishedForRetireAfter) {
+TEST_F(KeyRingTest, RotateNowPromotesThePublishedSuccessorAndKeepsTheOldKeyPublished) {
   auto ring = open_ring();
   ASSERT_TRUE(ring);
   const auto before = ring->current();
@@ -362,10 +362,10 @@ TEST_F(KeyRingTest, RotateNowKeepsTheOldKeyPublishedForRetireAfter) {
   clock_.set(now);
   auto rotated = ring->rotate_now(false);
   ASSERT_TRUE(rotated) << rotated.error().message;
-  EXPECT_NE(rotated->kid, k1);
-  EXPECT_NE(rotated->kid, k2);
+  // The successor validators already hold signs now: no validator meets an unknown kid.
+  EXPECT_EQ(rotated->kid, k2);
   EXPECT_EQ(rotated->activate_at, now);
-  EXPECT_EQ(rotated->publish_at, now);
+  EXPECT_EQ(rotated->publish_at, kT0);
 
   const auto set = ring->current();
   EXPECT_EQ(set->signer_info()->kid, rotated->kid);
@@ -374,14 +374,33 @@ TEST_F(KeyRingTest, RotateNowKeepsTheOldKeyPublishedForRetireAfter) {
   EXPECT_EQ(old->retire_at, now);
   EXPECT_EQ(old->remove_at, now + 2 * kDay);
   EXPECT_NE(set->public_keys().find(k1), nullptr);
-  EXPECT_EQ(find(*set, k2), nullptr);  // the prepared successor never signed: replaced
-  ASSERT_EQ(set->keys().size(), 3u);
+  ASSERT_EQ(set->keys().size(), 3u);  // old signer, new signer, a new successor
   const SigningKeyInfo& successor = set->keys().back();
+  EXPECT_NE(successor.kid, k1);
+  EXPECT_NE(successor.kid, k2);
+  EXPECT_EQ(successor.publish_at, now);
   EXPECT_EQ(successor.activate_at, now + 90 * kDay);
 
   tick_at(*ring, now + 2 * kDay);
   EXPECT_EQ(ring->current()->public_keys().find(k1), nullptr);
   EXPECT_EQ(ring->current()->signer_info()->kid, rotated->kid);
+}
+
+TEST_F(KeyRingTest, RotateNowAfterAnAlgorithmChangeMakesAKeyOfTheNewAlgorithm) {
+  {
+    auto es = open_ring("ES256");
+    ASSERT_TRUE(es);
+  }
+  auto rs = open_ring("RS256");  // the same database, the configuration now says RS256
+  ASSERT_TRUE(rs);
+  const std::string old_successor = rs->current()->keys()[1].kid;
+  ASSERT_EQ(rs->current()->keys()[1].alg, jose::JwsAlg::ES256);
+  clock_.set(kT0 + kDay);
+  auto rotated = rs->rotate_now(false);
+  ASSERT_TRUE(rotated) << rotated.error().message;
+  EXPECT_EQ(rotated->alg, jose::JwsAlg::RS256);
+  EXPECT_NE(rotated->kid, old_successor);
+  EXPECT_EQ(rs->current()->signer_info()->kid, rotated->kid);
 }
 
 TEST_F(KeyRingTest, EmergencyRotationUnpublishesEveryOlderKeyAtOnce) {
