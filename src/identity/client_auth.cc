@@ -306,7 +306,13 @@ Result<KeyChoice> choose_key(const json::object& header, const Application& app,
     if (!x5c->is_array() || x5c->get_array().empty() || !x5c->get_array()[0].is_string()) {
       return malformed("The x5c header is not an array of base64 certificates.");
     }
-    auto der = core::base64_decode(std::string_view(x5c->get_array()[0].get_string()));
+    // MSAL Python copies the PEM body verbatim, line breaks included (its extract_certs()):
+    // whitespace is not part of the value.
+    std::string b64;
+    for (char c : std::string_view(x5c->get_array()[0].get_string())) {
+      if (c != '\n' && c != '\r' && c != ' ' && c != '\t') b64 += c;
+    }
+    auto der = core::base64_decode(b64);
     if (!der) return malformed("x5c[0] is not base64.");
     choice.x5c_leaf = std::move(*der);
   }

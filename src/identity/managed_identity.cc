@@ -212,7 +212,16 @@ Result<std::unique_ptr<ManagedIdentityEndpoint>> ManagedIdentityEndpoint::create
   return out;
 }
 
+namespace {
+// msal-node asks IMDS for ".../oauth2/token/" (the trailing slash real IMDS tolerates).
+std::string_view without_trailing_slash(std::string_view path) noexcept {
+  if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  return path;
+}
+}  // namespace
+
 bool ManagedIdentityEndpoint::is_path(std::string_view path) noexcept {
+  path = without_trailing_slash(path);
   return path == kImdsPath || path == kAppServicePath;
 }
 
@@ -226,7 +235,9 @@ http::LocalResponse ManagedIdentityEndpoint::handle(const http::LocalRequest& re
                                                     int64_t lifetime_seconds,
                                                     std::string_view origin, int64_t now) const {
   const Impl& impl = *impl_;
-  Impl::Call call(req, req.path == kImdsPath ? Protocol::Imds : Protocol::AppService, audit, now);
+  Impl::Call call(
+      req, without_trailing_slash(req.path) == kImdsPath ? Protocol::Imds : Protocol::AppService,
+      audit, now);
   const bool imds = call.protocol == Protocol::Imds;
   std::string_view header_correlation = req.header("client-request-id");
 

@@ -236,7 +236,12 @@ class ClientAuthTest : public ::testing::Test {
                                     std::string aud = kAud) {
     json::object header;
     header["typ"] = "JWT";
-    header["x5c"] = json::array{json::value(core::base64_encode(certs().client.der()))};
+    // extract_certs() copies the PEM body, line breaks and all.
+    std::string b64 = core::base64_encode(certs().client.der());
+    std::string pem_body;
+    for (size_t i = 0; i < b64.size(); i += 64)
+      pem_body += b64.substr(i, 64) + "\n";
+    header["x5c"] = json::array{json::value(pem_body)};
     header["x5t"] = x5t_of(certs().client) + "=";
     const std::string payload = Claims()
                                     .str("aud", aud)

@@ -231,8 +231,23 @@ void expect_imds_error(const http::LocalResponse& r, uint16_t status, std::strin
 TEST_F(ManagedIdentityTest, PathsAreTheTwoProtocols) {
   EXPECT_TRUE(ManagedIdentityEndpoint::is_path("/metadata/identity/oauth2/token"));
   EXPECT_TRUE(ManagedIdentityEndpoint::is_path("/msi/token"));
+  // msal-node (and so @azure/identity) asks IMDS for the path with a trailing slash.
+  EXPECT_TRUE(ManagedIdentityEndpoint::is_path("/metadata/identity/oauth2/token/"));
+  EXPECT_TRUE(ManagedIdentityEndpoint::is_path("/msi/token/"));
   EXPECT_FALSE(ManagedIdentityEndpoint::is_path("/metadata/instance"));
-  EXPECT_FALSE(ManagedIdentityEndpoint::is_path("/msi/token/"));
+  EXPECT_FALSE(ManagedIdentityEndpoint::is_path("/msi/token//"));
+}
+
+TEST_F(ManagedIdentityTest, ImdsPathWithTrailingSlashIsImds) {
+  auto ep = endpoint({worker_identity()});
+  Request r;
+  r.path = "/metadata/identity/oauth2/token/";
+  auto resp = call(*ep, r);
+  ASSERT_EQ(resp.status, 200) << resp.body;
+  r.headers.clear();  // without Metadata: the IMDS error shape, not App Service's
+  resp = call(*ep, r);
+  EXPECT_EQ(resp.status, 400);
+  EXPECT_NE(resp.body.find("bad_request_102"), std::string::npos) << resp.body;
 }
 
 TEST_F(ManagedIdentityTest, ImdsRequiresTheMetadataHeaderExactly) {
