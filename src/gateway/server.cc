@@ -48,6 +48,7 @@ awaitable<void> flush_loop(WorkerState* ws) {
     auto [ec] = co_await timer.async_wait(use_tuple);
     if (ec) co_return;
     ws->access_log().flush();
+    if (const auto& local = ws->snapshot()->local) local->flush_logs();
   }
 }
 

@@ -74,6 +74,9 @@ class LocalHandler {
   /// Periodic housekeeping (key schedules, picking up changes made elsewhere), called about
   /// every 30 s from the server's control thread, never from a worker.
   virtual void maintain() {}
+  /// Writes out buffered log lines (an audit trail); called every 200 ms from the workers' log
+  /// flush loop, so a line is on disk within that time without a syscall per request.
+  virtual void flush_logs() {}
 };
 
 }  // namespace gh::http

@@ -46,8 +46,8 @@ class AuditLog {
   bool enabled() const noexcept { return out_ != nullptr; }
   void write(const AuditRecord& r);
   /// Lines are buffered by stdio; write() flushes when 200 ms have passed since the last flush,
-  /// so call flush() periodically (the service's maintain()) to bound how long a line can wait
-  /// after traffic stops. Also flushed on destruction.
+  /// so call flush() periodically (the gateway calls IdentityService::flush_logs() every 200 ms)
+  /// to bound how long a line can wait after traffic stops. Also flushed on destruction.
   void flush();
 
  private:

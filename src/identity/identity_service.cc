@@ -807,4 +807,8 @@ void IdentityService::maintain() {
   impl_->audit->flush();
 }
 
+void IdentityService::flush_logs() {
+  impl_->audit->flush();
+}
+
 }  // namespace gh::identity

@@ -55,6 +55,7 @@ class IdentityService : public http::LocalHandler {
   /// Runs the key schedule and picks up directory changes from other processes: call about
   /// once a minute (and it is cheap to call more often).
   void maintain() override;
+  void flush_logs() override;
 
  private:
   IdentityService() = default;
