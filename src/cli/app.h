@@ -21,5 +21,6 @@ void add_tenant_commands(CLI::App& app, int& exit_code);
 void add_app_commands(CLI::App& app, int& exit_code);
 void add_keys_commands(CLI::App& app, int& exit_code);
 void add_creds_commands(CLI::App& app, int& exit_code);
+void add_token_commands(CLI::App& app, int& exit_code);
 
 }  // namespace gh::cli

@@ -1,23 +1,32 @@
 // `gatehouse dev`: Gatehouse on embedded defaults, for a laptop. A data directory with a dev CA
-// and a TLS certificate (reused on the next start), the demo API behind the gateway on one HTTPS
-// port, and `dev.env` with everything a person or a script needs to call it.
+// and a TLS certificate, the SQLite store, a demo tenant with a resource app `api://demo` (role
+// Demo.Read) and a client app holding a generated certificate and a secret; the identity
+// endpoints and the demo API behind the gateway on one HTTPS port; and `dev.env` with everything
+// a person or a script needs to get a token and call the API. A second start reuses all of it.
 
 #include <arpa/inet.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <map>
+#include <sstream>
 
 #include "admin/admin_server.h"
 #include "cli/app.h"
+#include "cli/identity_role.h"
 #include "config/environment.h"
 #include "config/value_parsers.h"
 #include "core/clock.h"
 #include "core/files.h"
 #include "crypto/key.h"
+#include "crypto/random.h"
 #include "gateway/demo_backend.h"
 #include "gateway/server.h"
+#include "identity/secret_hash.h"
 #include "x509/cert_builder.h"
 #include "x509/cert_loader.h"
 
@@ -120,6 +129,69 @@ Result<void> ensure_tls_cert(const std::string& dir, const DevPki& pki, const st
   return write_pair(cert_path, leaf.pem() + pki.ca.pem(), key_path, key.get());
 }
 
+/// The demo tenant's stable identifiers and the demo secret, kept in `dev-state` (0600) so
+/// that a second start reuses them.
+struct DevState {
+  std::string tenant_id;
+  std::string api_client_id;
+  std::string client_id;
+  std::string client_secret;
+};
+
+Result<DevState> ensure_state(const std::string& dir) {
+  const std::string path = dir + "/dev-state";
+  std::map<std::string, std::string> kv;
+  if (core::file_exists(path)) {
+    GH_TRY(std::string text, crypto::read_file(path));
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+      auto eq = line.find('=');
+      if (eq != std::string::npos) kv[line.substr(0, eq)] = line.substr(eq + 1);
+    }
+  }
+  DevState st{kv["tenant_id"], kv["api_client_id"], kv["client_id"], kv["client_secret"]};
+  bool changed = false;
+  for (std::string* id : {&st.tenant_id, &st.api_client_id, &st.client_id}) {
+    if (id->empty()) {
+      *id = crypto::random_uuid();
+      changed = true;
+    }
+  }
+  if (st.client_secret.empty()) {
+    st.client_secret = identity::generate_secret();
+    changed = true;
+  }
+  if (changed) {
+    std::string text = "# Written by `gatehouse dev`: the demo tenant's identifiers.\n";
+    text += "tenant_id=" + st.tenant_id + "\napi_client_id=" + st.api_client_id +
+            "\nclient_id=" + st.client_id + "\nclient_secret=" + st.client_secret + "\n";
+    GH_TRY_STATUS(core::write_file_atomic(path, text, 0600));
+  }
+  return st;
+}
+
+/// The demo client's credential: a self-signed RSA-2048 certificate, as Entra apps register
+/// them. `demo-client.pem` holds key and certificate (what MSAL and azure-identity read);
+/// `demo-client.crt` only the certificate (what the app registration holds).
+Result<void> ensure_client_cert(const std::string& dir) {
+  const std::string both = dir + "/demo-client.pem";
+  const std::string crt = dir + "/demo-client.crt";
+  if (core::file_exists(both) && core::file_exists(crt)) {
+    auto pair = load_pair(crt, both);
+    if (pair && fresh(pair->first) &&
+        X509_check_private_key(pair->first.get(), pair->second.get()) == 1) {
+      return {};
+    }
+  }
+  GH_TRY(auto key, crypto::generate_rsa(2048));
+  x509::CertSpec spec{"CN=demo-client,O=Gatehouse dev", {}, 365, false};
+  GH_TRY(auto cert, x509::make_self_signed(key.get(), spec, core::SystemClock::instance()));
+  GH_TRY(std::string key_pem, crypto::private_key_pem(key.get()));
+  GH_TRY_STATUS(core::write_file_atomic(both, key_pem + cert.pem(), 0600));
+  return core::write_file_atomic(crt, cert.pem(), 0644);
+}
+
 std::string quote_yaml(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
@@ -129,7 +201,7 @@ std::string quote_yaml(const std::string& s) {
   return out + "\"";
 }
 
-std::string dev_config(const DevOptions& o) {
+std::string dev_config(const DevOptions& o, const std::string& dir, const DevState& st) {
   return "# Written by `gatehouse dev` at every start; edit a copy and run it with\n"
          "# `gatehouse serve --config FILE` to keep your changes.\n"
          "listeners:\n"
@@ -149,7 +221,40 @@ std::string dev_config(const DevOptions& o) {
          "  - name: demo\n"
          "    path: /demo\n"
          "    backend_url: ${GATEHOUSE_DEMO_BACKEND}\n"
-         "access_log: access.log\n";
+         "access_log: access.log\n"
+         "identity:\n"
+         "  data_dir: " +
+         quote_yaml(dir) +
+         "\n"
+         "  audit_log: " +
+         quote_yaml(dir + "/audit.log") +
+         "\n"
+         "  admin_token_file: " +
+         quote_yaml(dir + "/admin.token") +
+         "\n"
+         "  tenants:\n"
+         "    - id: " +
+         st.tenant_id +
+         "\n"
+         "      name: Gatehouse dev\n"
+         "      applications:\n"
+         "        - client_id: " +
+         st.api_client_id +
+         "\n"
+         "          name: demo-api\n"
+         "          identifier_uris: [\"api://demo\"]\n"
+         "          access_token_version: 2\n"
+         "          assignment_required: true\n"
+         "          roles: [{value: Demo.Read}]\n"
+         "        - client_id: " +
+         st.client_id +
+         "\n"
+         "          name: demo-client\n"
+         "          certificates: [{file: " +
+         quote_yaml(dir + "/demo-client.crt") +
+         ", name: dev}]\n"
+         "          secrets: [{name: dev, value_env: DEMO_CLIENT_SECRET}]\n"
+         "          assignments: [{resource: \"api://demo\", role: Demo.Read}]\n";
 }
 
 std::string shell_quote(const std::string& s) {
@@ -187,6 +292,15 @@ int run_dev(const DevOptions& o) {
     std::cerr << "gatehouse dev: TLS certificate: " << tls.error().message << "\n";
     return 1;
   }
+  auto state = ensure_state(dir);
+  if (!state) {
+    std::cerr << "gatehouse dev: " << state.error().message << "\n";
+    return 1;
+  }
+  if (auto cc = ensure_client_cert(dir); !cc) {
+    std::cerr << "gatehouse dev: demo client certificate: " << cc.error().message << "\n";
+    return 1;
+  }
   auto demo = gateway::DemoBackend::start();
   if (!demo) {
     std::cerr << "gatehouse dev: " << demo.error().message << "\n";
@@ -196,45 +310,85 @@ int run_dev(const DevOptions& o) {
   std::string url_host =
       listen->host.find(':') != std::string::npos ? "[" + listen->host + "]" : listen->host;
   const std::string authority = "https://" + url_host + ":" + std::to_string(listen->port);
-  std::string env = "# Written by `gatehouse dev`: source it (. " + dir + "/dev.env) and go.\n";
-  env += "export GATEHOUSE_AUTHORITY=" + shell_quote(authority) + "\n";
-  env += "export GATEHOUSE_CA_BUNDLE=" + shell_quote(dir + "/ca.pem") + "\n";
-  env += "export GATEHOUSE_ADMIN_URL=" + shell_quote("http://" + o.admin) + "\n";
-  env += "export DEMO_API_URL=" + shell_quote(authority + "/demo") + "\n";
-  for (const auto& [path, text] :
-       {std::pair{config_path, dev_config(o)}, std::pair{dir + "/dev.env", env}}) {
-    if (auto w = core::write_file_atomic(path, text, 0644); !w) {
-      std::cerr << "gatehouse dev: " << w.error().message << "\n";
-      return 1;
-    }
+  if (auto w = core::write_file_atomic(config_path, dev_config(o, dir, *state), 0644); !w) {
+    std::cerr << "gatehouse dev: " << w.error().message << "\n";
+    return 1;
   }
 
   gateway::Server::Options options;
   options.config_path = config_path;
   auto process_env = config::process_environment();
   std::string backend_url = "http://127.0.0.1:" + std::to_string((*demo)->port());
-  options.env = [process_env, backend_url](std::string_view name) -> std::optional<std::string> {
+  std::string secret = state->client_secret;
+  options.env = [process_env, backend_url,
+                 secret](std::string_view name) -> std::optional<std::string> {
     if (name == "GATEHOUSE_DEMO_BACKEND") return backend_url;
+    if (name == "DEMO_CLIENT_SECRET") return secret;
     return process_env(name);
   };
-  options.start_admin = [](net::asio::io_context& io, net::Acceptor& acceptor,
-                           const gateway::Server& server) {
-    admin::start_admin_server(io, acceptor, server, nullptr);
+  auto identity = std::make_shared<std::shared_ptr<identity::IdentityService>>();
+  options.make_local_handler = identity_factory(options.env, identity);
+  options.start_admin = [identity](net::asio::io_context& io, net::Acceptor& acceptor,
+                                   const gateway::Server& server) {
+    admin::start_admin_server(io, acceptor, server, *identity);
   };
   auto server = gateway::Server::start(std::move(options));
   if (!server) {
     std::cerr << "gatehouse dev: " << server.error().message << "\n";
     return 1;
   }
+
+  // dev.env after the start, so that it can carry the admin token the identity role created.
+  std::string admin_token;
+  if (auto t = crypto::read_file(dir + "/admin.token"); t) {
+    admin_token = *t;
+    while (!admin_token.empty() && std::isspace(static_cast<unsigned char>(admin_token.back())))
+      admin_token.pop_back();
+  }
+  std::string env = "# Written by `gatehouse dev`: source it (. " + dir + "/dev.env) and go.\n";
+  env += "# It holds the demo secret and the admin token: keep it to yourself.\n";
+  auto add = [&env](const char* name, const std::string& value) {
+    env += std::string("export ") + name + "=" + shell_quote(value) + "\n";
+  };
+  add("GATEHOUSE_AUTHORITY", authority);
+  add("GATEHOUSE_TENANT_ID", state->tenant_id);
+  add("GATEHOUSE_CA_BUNDLE", dir + "/ca.pem");
+  add("GATEHOUSE_ADMIN_URL", "http://" + o.admin);
+  if (!admin_token.empty()) add("GATEHOUSE_ADMIN_TOKEN", admin_token);
+  add("DEMO_CLIENT_ID", state->client_id);
+  add("DEMO_CLIENT_CERT", dir + "/demo-client.pem");
+  add("DEMO_CLIENT_SECRET", state->client_secret);
+  add("DEMO_SCOPE", "api://demo/.default");
+  add("DEMO_API_URL", authority + "/demo");
+  if (auto w = core::write_file_atomic(dir + "/dev.env", env, 0600); !w) {
+    std::cerr << "gatehouse dev: " << w.error().message << "\n";
+    return 1;
+  }
+  std::error_code self_ec;
+  std::string self = std::filesystem::read_symlink("/proc/self/exe", self_ec).string();
+  if (self_ec) self = "gatehouse";
   std::cout << "\nGatehouse dev is running.\n"
             << "  gateway   " << authority << "  (TLS certificate from the dev CA)\n"
+            << "  identity  " << authority << "/" << state->tenant_id
+            << "  (token, discovery and JWKS endpoints)\n"
             << "  demo API  " << authority << "/demo\n"
-            << "  admin     http://" << o.admin << "/healthz and /metrics\n"
+            << "  admin     http://" << o.admin << "  (/healthz, /metrics, /v1 REST API)\n"
             << "  data dir  " << dir << (ca_created ? "  (new dev CA)" : "  (reused)") << "\n"
-            << "  logs      " << dir << "/access.log\n\n"
-            << "Next, in another shell:\n"
+            << "  logs      " << dir << "/access.log, " << dir << "/audit.log\n\n"
+            << "Next, in another shell: get a token with the demo client's certificate, call the "
+               "demo API with it.\n"
             << "  . " << dir << "/dev.env\n"
-            << "  curl --cacert \"$GATEHOUSE_CA_BUNDLE\" \"$DEMO_API_URL/hello\"\n\n"
+            << "  TOKEN=$(" << self
+            << " token get --client-id \"$DEMO_CLIENT_ID\" --cert \"$DEMO_CLIENT_CERT\" "
+               "--scope \"$DEMO_SCOPE\")\n"
+            << "  curl --cacert \"$GATEHOUSE_CA_BUNDLE\" -H \"Authorization: Bearer $TOKEN\" "
+               "\"$DEMO_API_URL/hello\"\n"
+            << "The same with the demo secret instead of the certificate:\n"
+            << "  " << self
+            << " token get --client-id \"$DEMO_CLIENT_ID\" --secret-env DEMO_CLIENT_SECRET "
+               "--scope \"$DEMO_SCOPE\" --json\n"
+            << "MSAL, azure-identity and openid-client against this authority: "
+               "docs/identity/endpoints.md\n\n"
             << "Stop with Ctrl-C (in-flight requests finish first).\n"
             << std::flush;
   return (*server)->run();

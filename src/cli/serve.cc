@@ -3,6 +3,7 @@
 
 #include "admin/admin_server.h"
 #include "cli/app.h"
+#include "cli/identity_role.h"
 #include "config/environment.h"
 #include "gateway/server.h"
 
@@ -16,9 +17,11 @@ void add_serve_command(CLI::App& app, int& exit_code) {
     gateway::Server::Options options;
     options.config_path = *config_path;
     options.env = config::process_environment();
-    options.start_admin = [](net::asio::io_context& io, net::Acceptor& acceptor,
-                             const gateway::Server& server) {
-      admin::start_admin_server(io, acceptor, server, nullptr);
+    auto identity = std::make_shared<std::shared_ptr<identity::IdentityService>>();
+    options.make_local_handler = identity_factory(options.env, identity);
+    options.start_admin = [identity](net::asio::io_context& io, net::Acceptor& acceptor,
+                                     const gateway::Server& server) {
+      admin::start_admin_server(io, acceptor, server, *identity);
     };
     auto server = gateway::Server::start(std::move(options));
     if (!server) {
