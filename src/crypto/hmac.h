@@ -1,6 +1,7 @@
 #pragma once
 
-// HMAC with SHA-2 (JWS HS256/384/512). The EVP_MAC is fetched once per process.
+// HMAC with SHA-2 (JWS HS256/384/512). The EVP_MAC is fetched once per process, and each
+// thread keeps one context per digest.
 
 #include <cstdint>
 #include <span>
