@@ -7,6 +7,7 @@
 # Usage: bench/tokensvc.sh                 (DURATION=10 CONCURRENCY=32 MODES="post basic jwt")
 #        PEER=0 bench/tokensvc.sh          (skip oidc-provider)
 #        ES256=1 bench/tokensvc.sh         (also a run with ES256-signed tokens)
+#        TLS=0 bench/tokensvc.sh           (plain HTTP on both sides, as the peer's RESULTS.md)
 # Needs: node + npm (scripts/bootstrap), openssl, the gatehouse binary ($GATEHOUSE_BIN).
 set -euo pipefail
 
@@ -19,6 +20,9 @@ MODES=${MODES:-"post basic jwt"}
 PORT=${PORT:-18443}
 PEER=${PEER:-1}
 ES256=${ES256:-0}
+TLS=${TLS:-1}
+scheme=https
+[ "$TLS" = 1 ] || scheme=http
 TENANT=11111111-2222-3333-4444-555555555555
 API=6f1d2c3b-4a59-4e6f-8a7b-9c0d1e2f3a4b
 SECRET_CLIENT=0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d
@@ -58,6 +62,8 @@ listeners:
       certificates:
         - cert: $kit/keys/tls.crt
           key: $kit/keys/tls.key
+  - name: plain
+    address: 127.0.0.1:$((PORT + 2))
 apis:
   - name: none
     path: /api
@@ -66,6 +72,7 @@ access_log: "off"
 identity:
   data_dir: $dir/data-$1
   audit_log: "off"
+  listeners: [public, plain]
   signing:
     algorithm: $1
   tenants:
@@ -105,11 +112,13 @@ run_gatehouse() {  # $1 = signing algorithm
       "https://127.0.0.1:$PORT/$TENANT/v2.0/.well-known/openid-configuration" && break
     sleep 0.1
   done
-  echo "== gatehouse ($1 tokens), RSS idle $(ps -o rss= -p $gh_pid) KiB"
+  echo "== gatehouse ($1 tokens, $scheme), RSS idle $(ps -o rss= -p $gh_pid) KiB"
+  local base="https://127.0.0.1:$PORT"
+  [ "$TLS" = 1 ] || base="http://127.0.0.1:$((PORT + 2))"
   for mode in $MODES; do
     case $mode in
-      basic | post) r=$(load "https://127.0.0.1:$PORT" "$mode" --client-id=$SECRET_CLIENT --client-secret="$SECRET") ;;
-      jwt) r=$(load "https://127.0.0.1:$PORT" jwt --client-id=$JWT_CLIENT --assertions=$((DURATION * 12000 + 30000))) ;;
+      basic | post) r=$(load "$base" "$mode" --client-id=$SECRET_CLIENT --client-secret="$SECRET") ;;
+      jwt) r=$(load "$base" jwt --client-id=$JWT_CLIENT --assertions=$(((DURATION + 3) * 9000))) ;;
     esac
     echo "gatehouse $1 $mode $r"
   done
@@ -123,7 +132,7 @@ run_gatehouse RS256
 [ "$ES256" = 1 ] && run_gatehouse ES256
 
 if [ "$PEER" = 1 ]; then
-  echo "== oidc-provider (peer, same machine, same run)"
-  (cd "$kit" && TLS=1 DURATION="$DURATION" CONCURRENCY="$CONCURRENCY" MODES="$MODES" \
+  echo "== oidc-provider (peer, same machine, same run, $scheme)"
+  (cd "$kit" && TLS="$TLS" DURATION="$DURATION" CONCURRENCY="$CONCURRENCY" MODES="$MODES" \
     PORT=$((PORT + 1)) ./run-bench.sh 2>/dev/null | sed 's/^/oidc-provider /')
 fi
