@@ -1,5 +1,9 @@
 """The README's first-hour path stays true: `gatehouse dev` and the examples people start from."""
 
+import base64
+import json
+import shutil
+import uuid
 import os
 import shlex
 import signal
@@ -66,24 +70,52 @@ class DevCommand(unittest.TestCase):
         self.assertIn("Hello from the Gatehouse demo API", body)
         self.assertIn('"path": "/demo/hello"', body)
 
-        # Private keys are not readable by others.
-        for key in ("ca.key", "tls.key"):
+        # Private keys, the demo secret and the admin token are not readable by others.
+        for key in ("ca.key", "tls.key", "demo-client.pem", "dev.env", "dev-state",
+                    "admin.token", "master.key"):
             self.assertEqual(os.stat(os.path.join(data_dir, key)).st_mode & 0o077, 0, key)
+
+        # The identity role: the banner's command gets a token with the demo client's
+        # certificate; the secret works too; both are for api://demo with the demo role.
+        for name in ("GATEHOUSE_TENANT_ID", "DEMO_CLIENT_ID", "DEMO_CLIENT_CERT",
+                     "DEMO_CLIENT_SECRET", "DEMO_SCOPE", "GATEHOUSE_ADMIN_TOKEN"):
+            self.assertTrue(env.get(name), name)
+        self.assertEqual(env["DEMO_SCOPE"], "api://demo/.default")
+        tokens = {}
+        for flag in (["--cert", env["DEMO_CLIENT_CERT"]], ["--secret-env", "DEMO_CLIENT_SECRET"]):
+            r = subprocess.run(
+                [gatehouse_bin(), "token", "get", "--client-id", env["DEMO_CLIENT_ID"],
+                 "--scope", env["DEMO_SCOPE"]] + flag,
+                env=dict(os.environ, **env), capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            tokens[flag[0]] = json.loads(
+                base64.urlsafe_b64decode(r.stdout.strip().split(".")[1] + "=="))
+        self.assertEqual(tokens["--cert"]["azpacr"], "2")
+        self.assertEqual(tokens["--secret-env"]["azpacr"], "1")
+        for claims in tokens.values():
+            self.assertEqual(claims["roles"], ["Demo.Read"])
+            self.assertEqual(claims["tid"], env["GATEHOUSE_TENANT_ID"])
         out.seek(0)
         banner = out.read()
         self.assertIn("curl --cacert", banner)
+        self.assertIn("token get --client-id", banner)
         self.assertIn(". %s/dev.env" % data_dir, banner)
 
         # SIGTERM drains and exits 0.
         proc.send_signal(signal.SIGTERM)
         self.assertEqual(proc.wait(timeout=20), 0)
 
-        # A second start on the same data dir keeps the CA, so clients keep trusting it.
+        # A second start on the same data dir keeps the CA, so clients keep trusting it, and the
+        # demo tenant, apps and secret, so dev.env stays valid.
         with open(os.path.join(data_dir, "ca.pem")) as f:
             ca_before = f.read()
         proc2, _ = self.start_dev(data_dir, port, admin_port)
         with open(os.path.join(data_dir, "ca.pem")) as f:
             self.assertEqual(f.read(), ca_before)
+        env2 = read_env_file(os.path.join(data_dir, "dev.env"))
+        for name in ("GATEHOUSE_TENANT_ID", "DEMO_CLIENT_ID", "DEMO_CLIENT_SECRET",
+                     "GATEHOUSE_ADMIN_TOKEN"):
+            self.assertEqual(env2[name], env[name], name)
         result = self.curl(env, "/again")
         self.assertTrue(result.stdout.endswith("\n200"), result.stdout + result.stderr)
         proc2.send_signal(signal.SIGTERM)
@@ -132,6 +164,68 @@ class ProxyExample(unittest.TestCase):
         self.assertEqual(result.returncode, 1)
         self.assertIn("ORIGIN_URL", result.stderr)
         self.assertIn("gatehouse.yaml:", result.stderr)
+
+
+class IdentityExample(unittest.TestCase):
+    """examples/identity runs as its README says: certificates from `gatehouse cert new`,
+    identifiers from the environment, a token from `gatehouse token get`."""
+
+    def test_examples_identity_issues_a_certificate_token_as_the_readme_says(self):
+        d = tempfile.mkdtemp(prefix="gh-example-id-")
+        on_cleanup(self, shutil.rmtree, d, True)
+        gh = gatehouse_bin()
+
+        def run(*args, **kw):
+            r = subprocess.run([gh] + list(args), capture_output=True, text=True, timeout=60,
+                               **kw)
+            self.assertEqual(r.returncode, 0, "%s: %s" % (args, r.stderr))
+            return r.stdout
+
+        run("cert", "new", "--subject", "CN=localhost", "--san", "DNS:localhost,IP:127.0.0.1",
+            "--out", os.path.join(d, "tls"))
+        run("cert", "new", "--subject", "CN=partner", "--key-type", "rsa2048", "--out",
+            os.path.join(d, "partner"))
+        port, admin_port = free_port(), free_port()
+        ids = {name: str(uuid.uuid4())
+               for name in ("TENANT_ID", "ORDERS_API_CLIENT_ID", "PARTNER_CLIENT_ID")}
+        env = dict(os.environ, GATEHOUSE_TLS_CERT=os.path.join(d, "tls.pem"),
+                   GATEHOUSE_TLS_KEY=os.path.join(d, "tls.key"),
+                   PARTNER_CERT=os.path.join(d, "partner.pem"),
+                   GATEHOUSE_LISTEN="127.0.0.1:%d" % port,
+                   GATEHOUSE_ADMIN="127.0.0.1:%d" % admin_port,
+                   GATEHOUSE_PUBLIC_URL="https://127.0.0.1:%d" % port,
+                   GATEHOUSE_DATA_DIR=os.path.join(d, "data"), **ids)
+        config = os.path.join(REPO, "examples", "identity", "gatehouse.yaml")
+        run("config", "check", config, env=env)
+        proc = subprocess.Popen([gh, "serve", "--config", config], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+        def stop():
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            proc.stderr.close()
+
+        on_cleanup(self, stop)
+        wait_port(port, proc=proc, what="gatehouse serve")
+        with open(os.path.join(d, "bundle.pem"), "w") as out:
+            for part in ("partner.key", "partner.pem"):
+                with open(os.path.join(d, part)) as f:
+                    out.write(f.read())
+        token = run("token", "get", "--authority", "https://127.0.0.1:%d" % port,
+                    "--tenant", ids["TENANT_ID"], "--client-id", ids["PARTNER_CLIENT_ID"],
+                    "--cert", os.path.join(d, "bundle.pem"), "--scope", "api://orders/.default",
+                    "--ca", os.path.join(d, "tls.pem"), env=env).strip()
+        claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+        self.assertEqual(claims["iss"], "https://127.0.0.1:%d/%s/v2.0" % (port, ids["TENANT_ID"]))
+        self.assertEqual(claims["aud"], ids["ORDERS_API_CLIENT_ID"])
+        self.assertEqual(claims["azp"], ids["PARTNER_CLIENT_ID"])
+        self.assertEqual(claims["azpacr"], "2")
+        self.assertEqual(claims["roles"], ["Orders.Read"])
+        # ... and the token verifies against the published keys.
+        jwks = "https://127.0.0.1:%d/%s/discovery/v2.0/keys" % (port, ids["TENANT_ID"])
+        run("jwt", "verify", token, "--jwks", jwks, "--ca", os.path.join(d, "tls.pem"),
+            "--aud", ids["ORDERS_API_CLIENT_ID"])
 
 
 if __name__ == "__main__":
