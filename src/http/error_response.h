@@ -4,6 +4,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/json_escape.h"
+
 namespace gh::http {
 
 /// Why the gateway itself answered instead of the backend. One table (error_response.cc) maps
@@ -30,7 +32,7 @@ std::string_view reason_label(ProxyError e) noexcept;
 /// after `{`, after each `:` and `,`, and before `}`), with the message JSON-escaped.
 std::string apim_error_body(uint16_t status, std::string_view message);
 
-/// Appends `s` JSON-escaped (without quotes) to `out`.
-void append_json_escaped(std::string& out, std::string_view s);
+/// Appends `s` JSON-escaped (without quotes) to `out`: see core/json_escape.h.
+using core::append_json_escaped;
 
 }  // namespace gh::http

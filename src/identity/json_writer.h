@@ -8,13 +8,12 @@
 #include <string>
 #include <string_view>
 
+#include "core/json_escape.h"
+
 namespace gh::identity {
 
-/// Appends `s` as a JSON string body (without the quotes): `"` `\` and control characters are
-/// escaped (\n \r \t \b \f, else \u00XX), valid UTF-8 is copied as is, and every byte that is
-/// not part of a valid UTF-8 sequence (overlong, surrogate, > U+10FFFF, truncated) becomes
-/// \ufffd, so the output is always valid JSON whatever the input (request values included).
-void append_json_escaped(std::string& out, std::string_view s);
+/// `"`, `\`, control characters and invalid UTF-8 escaped: see core/json_escape.h.
+using core::append_json_escaped;
 
 /// Appends `"s"` (quoted and escaped).
 inline void append_json_string(std::string& out, std::string_view s) {
