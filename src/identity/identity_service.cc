@@ -242,14 +242,17 @@ struct IdentityService::Impl {
   Impl(const config::IdentityConfig& c, IdentityListeners l, const core::Clock& k)
       : config(c), listeners(std::move(l)), clock(k) {}
 
-  /// "https://host[:port]" of this request: public_url when configured, else the Host the
-  /// client used (the address the connection arrived on when Host is unusable).
+  /// "scheme://host[:port]" of this request: public_url when configured, else the scheme of
+  /// the connection and the Host the client used (the address the connection arrived on when
+  /// Host is unusable). Entra clients only speak https; a plain listener (behind a
+  /// TLS-terminating front, or a benchmark) gets http origins that match what its callers sent.
   std::string origin_of(const http::LocalRequest& req) const {
     if (!public_origin.empty()) return public_origin;
-    std::string out = "https://";
+    std::string out = req.tls ? "https://" : "http://";
+    const size_t scheme_end = out.size();
     if (is_safe_host(req.host)) {
       out += req.host;
-      for (size_t i = 8; i < out.size(); ++i)
+      for (size_t i = scheme_end; i < out.size(); ++i)
         if (out[i] >= 'A' && out[i] <= 'Z') out[i] = static_cast<char>(out[i] - 'A' + 'a');
       return out;
     }

@@ -77,6 +77,7 @@ struct Request {
   std::string query;
   std::string host = std::string(kHost);
   std::string client_ip = "192.0.2.10";
+  bool tls = true;
   std::vector<std::pair<std::string, std::string>> headers = {
       {"Content-Type", "application/x-www-form-urlencoded;charset=utf-8"}};
   std::string body;
@@ -93,7 +94,7 @@ struct Request {
     r.path = path;
     r.query = query;
     r.host = host;
-    r.tls = true;
+    r.tls = tls;
     r.client_ip = client_ip;
     r.client_port = 40000;
     r.local_ip = "192.0.2.1";
@@ -582,6 +583,20 @@ TEST_F(IdentityServiceTest, PublicUrlFixesTheOrigin) {
       body["access_token"].as_string(),
       "/" + std::string(kTenant) + "/v2.0/.well-known/openid-configuration", issuer);
   EXPECT_EQ(s(claims["iss"]), issuer);
+}
+
+TEST_F(IdentityServiceTest, WithoutPublicUrlTheOriginFollowsTheConnectionsScheme) {
+  // A plain listener (behind a TLS-terminating front, or a benchmark) advertises http URLs, so
+  // that assertions whose aud is the advertised token endpoint match.
+  Request d = get("/" + std::string(kTenant) + "/v2.0/.well-known/openid-configuration");
+  d.tls = false;
+  auto doc = parse_object(run(d).body);
+  EXPECT_EQ(s(doc["issuer"]),
+            "http://" + std::string(kHost) + "/" + std::string(kTenant) + "/v2.0");
+  d.tls = true;
+  doc = parse_object(run(d).body);
+  EXPECT_EQ(s(doc["issuer"]),
+            "https://" + std::string(kHost) + "/" + std::string(kTenant) + "/v2.0");
 }
 
 // ---- token endpoint: errors -----------------------------------------------------------------
