@@ -72,8 +72,17 @@ Result<core::Bytes> decode_b64_field(std::string_view text, std::string_view wha
 }  // namespace
 
 bool scrypt_params_allowed(const ScryptParams& params) noexcept {
-  return params.log2_n >= 10 && params.log2_n <= 20 && params.r >= 1 && params.r <= 32 &&
-         params.p >= 1 && params.p <= 16;
+  if (params.log2_n < 10 || params.log2_n > 20 || params.r < 1 || params.r > 32 || params.p < 1 ||
+      params.p > 16) {
+    return false;
+  }
+  // Each range alone is harmless; their product is not (ln=20,r=32 needs 4 GiB for V).
+  constexpr uint64_t kMaxMemory = uint64_t{256} << 20;
+  constexpr uint64_t kMaxWork = uint64_t{1} << 22;  // 16 x ln=15,r=8,p=1
+  const uint64_t n = uint64_t{1} << params.log2_n;
+  const auto r = static_cast<uint64_t>(params.r);
+  const auto p = static_cast<uint64_t>(params.p);
+  return 128 * r * n <= kMaxMemory && n * r * p <= kMaxWork;
 }
 
 Result<core::Bytes> scrypt(std::string_view secret, std::span<const uint8_t> salt,
@@ -125,7 +134,7 @@ Result<std::string> hash_secret(std::string_view secret, const ScryptParams& par
   return phc;
 }
 
-Result<bool> verify_secret(std::string_view secret, std::string_view phc) {
+Result<PhcHash> parse_phc(std::string_view phc) {
   if (phc.substr(0, kPrefix.size()) != kPrefix) {
     return unexpected(malformed("not a $scrypt$ string"));
   }
@@ -137,19 +146,24 @@ Result<bool> verify_secret(std::string_view secret, std::string_view phc) {
   if (rest.find('$', d2 + 1) != std::string_view::npos) {
     return unexpected(malformed("too many fields"));
   }
-  ScryptParams params;
-  if (!parse_params(rest.substr(0, d1), params)) {
+  PhcHash out;
+  if (!parse_params(rest.substr(0, d1), out.params)) {
     return unexpected(malformed("parameters are not ln=N,r=N,p=N"));
   }
-  if (!scrypt_params_allowed(params)) {
+  if (!scrypt_params_allowed(out.params)) {
     return unexpected(malformed("scrypt parameters out of range"));
   }
-  GH_TRY(auto salt, decode_b64_field(rest.substr(d1 + 1, d2 - d1 - 1), "salt"));
-  GH_TRY(auto expected, decode_b64_field(rest.substr(d2 + 1), "hash"));
-  if (salt.size() < 8 || salt.size() > 64) return unexpected(malformed("salt length"));
-  if (expected.size() < 16 || expected.size() > 64) return unexpected(malformed("hash length"));
-  GH_TRY(auto actual, scrypt(secret, salt, params, expected.size()));
-  return crypto::constant_time_equal(actual, expected);
+  GH_TRY(out.salt, decode_b64_field(rest.substr(d1 + 1, d2 - d1 - 1), "salt"));
+  GH_TRY(out.hash, decode_b64_field(rest.substr(d2 + 1), "hash"));
+  if (out.salt.size() < 8 || out.salt.size() > 64) return unexpected(malformed("salt length"));
+  if (out.hash.size() < 16 || out.hash.size() > 64) return unexpected(malformed("hash length"));
+  return out;
+}
+
+Result<bool> verify_secret(std::string_view secret, std::string_view phc) {
+  GH_TRY(const PhcHash parsed, parse_phc(phc));
+  GH_TRY(auto actual, scrypt(secret, parsed.salt, parsed.params, parsed.hash.size()));
+  return crypto::constant_time_equal(actual, parsed.hash);
 }
 
 std::string generate_secret() {

@@ -73,6 +73,44 @@ TEST(SecretHash, ParametersOutOfRangeAreRefused) {
   EXPECT_FALSE(hash_secret("x", ScryptParams{15, 8, 17}));
 }
 
+TEST(SecretHash, CostlyParameterCombinationsAreRefused) {
+  // Each parameter is within its own range, but together they cost gigabytes or minutes; seen
+  // while writing the phc_hash fuzz target (a stored "ln=20,r=32,p=16" meant 4 GiB and ~2000x
+  // the work of the default).
+  EXPECT_FALSE(scrypt_params_allowed(ScryptParams{20, 32, 16}));
+  EXPECT_FALSE(scrypt_params_allowed(ScryptParams{20, 8, 1}));    // 1 GiB
+  EXPECT_FALSE(scrypt_params_allowed(ScryptParams{15, 32, 16}));  // 128 MiB but 128x the work
+  EXPECT_TRUE(scrypt_params_allowed(ScryptParams{18, 8, 1}));     // 256 MiB, 8x the work
+  EXPECT_TRUE(scrypt_params_allowed(ScryptParams{15, 8, 16}));    // 32 MiB, 16x the work
+  EXPECT_TRUE(scrypt_params_allowed(ScryptParams{}));
+  EXPECT_FALSE(hash_secret("x", ScryptParams{20, 32, 16}));
+
+  auto good = hash_secret("x", kFast);
+  ASSERT_TRUE(good);
+  const std::string salt_and_hash = good->substr(good->find('$', 8));
+  for (const char* params : {"ln=20,r=32,p=16", "ln=20,r=8,p=1", "ln=15,r=32,p=16"}) {
+    const std::string phc = std::string("$scrypt$") + params + salt_and_hash;
+    auto r = verify_secret("x", phc);  // refused before hashing: returns at once
+    ASSERT_FALSE(r) << phc;
+    EXPECT_EQ(r.error().kind, ErrorKind::InvalidArgument) << phc;
+  }
+}
+
+TEST(SecretHash, ParsePhcReadsWhatHashSecretWrites) {
+  auto phc = hash_secret("x", ScryptParams{11, 4, 2});
+  ASSERT_TRUE(phc);
+  auto parsed = parse_phc(*phc);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->params.log2_n, 11);
+  EXPECT_EQ(parsed->params.r, 4);
+  EXPECT_EQ(parsed->params.p, 2);
+  EXPECT_EQ(parsed->salt.size(), 16u);
+  EXPECT_EQ(parsed->hash.size(), 32u);
+  auto again = scrypt("x", parsed->salt, parsed->params, parsed->hash.size());
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, parsed->hash);
+}
+
 TEST(SecretHash, MalformedStringsAreInvalidArgument) {
   auto good = hash_secret("x", kFast);
   ASSERT_TRUE(good);
