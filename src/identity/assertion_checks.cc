@@ -128,33 +128,46 @@ bool is_loopback_http_url(std::string_view url) {
   return !ec && addr.is_loopback();
 }
 
-std::string entra_key_time(int64_t unix_seconds) {
-  const std::time_t t = static_cast<std::time_t>(unix_seconds);
+namespace {
+
+// Years 1..9999, the range Entra's DateTime can print (0001-01-01 .. 9999-12-31 23:59:59).
+constexpr int64_t kMinDateTime = -62135596800;
+constexpr int64_t kMaxDateTime = 253402300799;
+
+std::tm utc_fields(int64_t unix_seconds) {
+  const auto t = static_cast<std::time_t>(std::clamp(unix_seconds, kMinDateTime, kMaxDateTime));
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[32];
-  const size_t n = std::strftime(buf, sizeof buf, "%m/%d/%Y %H:%M:%S", &tm);
-  return std::string(buf, n);
+  return tm;
+}
+
+}  // namespace
+
+std::string entra_key_time(int64_t unix_seconds) {
+  const std::tm tm = utc_fields(unix_seconds);
+  // Four-digit years always (strftime's %Y prints year 1 as "1").
+  char buf[96];
+  const int n = std::snprintf(buf, sizeof buf, "%02d/%02d/%04d %02d:%02d:%02d", tm.tm_mon + 1,
+                              tm.tm_mday, tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return std::string(buf, static_cast<size_t>(n));
 }
 
 std::string entra_precise_time(double unix_seconds) {
   if (!std::isfinite(unix_seconds)) unix_seconds = 0;
-  // Years 1..9999, the range Entra's DateTime can print.
-  unix_seconds = std::clamp(unix_seconds, -62135596800.0, 253402300799.0);
+  unix_seconds = std::clamp(unix_seconds, static_cast<double>(kMinDateTime),
+                            static_cast<double>(kMaxDateTime));
   double whole = std::floor(unix_seconds);
   auto ticks = static_cast<int64_t>(std::llround((unix_seconds - whole) * 1e7));
   if (ticks >= 10'000'000) {
     ticks -= 10'000'000;
     whole += 1;
   }
-  const std::time_t t = static_cast<std::time_t>(whole);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[48];
-  const size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char frac[32];
-  std::snprintf(frac, sizeof frac, ".%07lldZ", static_cast<long long>(ticks));
-  return std::string(buf, n) + frac;
+  const std::tm tm = utc_fields(static_cast<int64_t>(whole));
+  char buf[96];
+  const int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%07lldZ",
+                              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                              tm.tm_sec, static_cast<long long>(ticks));
+  return std::string(buf, static_cast<size_t>(n));
 }
 
 std::string printable(std::string_view value) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+
 namespace gh::identity {
 namespace {
 
@@ -68,6 +70,19 @@ TEST(EntraTimes, FormatsLikeEntra) {
   EXPECT_EQ(entra_precise_time(1'750'000'000.5), "2025-06-15T15:06:40.5000000Z");
   EXPECT_EQ(entra_precise_time(0), "1970-01-01T00:00:00.0000000Z");
   EXPECT_EQ(entra_precise_time(59.99999999), "1970-01-01T00:01:00.0000000Z");  // carry
+}
+
+TEST(EntraTimes, FourDigitYearsAndClampedRange) {
+  // Found by the client_assertion fuzz target: strftime's %Y printed year 1 as "1", so an
+  // assertion with nbf = -62135596800 got "1-01-01T..." in its 700024 message.
+  EXPECT_EQ(entra_precise_time(-62135596800.0), "0001-01-01T00:00:00.0000000Z");
+  EXPECT_EQ(entra_precise_time(-1e300), "0001-01-01T00:00:00.0000000Z");
+  EXPECT_EQ(entra_precise_time(-30000000000.25), "1019-05-04T18:39:59.7500000Z");
+  EXPECT_EQ(entra_precise_time(1e300), "9999-12-31T23:59:59.0000000Z");
+  EXPECT_EQ(entra_key_time(-62135596800), "01/01/0001 00:00:00");
+  EXPECT_EQ(entra_key_time(-59011459200), "01/01/0100 00:00:00");
+  EXPECT_EQ(entra_key_time(INT64_MAX), "12/31/9999 23:59:59");
+  EXPECT_EQ(entra_key_time(INT64_MIN), "01/01/0001 00:00:00");
 }
 
 TEST(Printable, ReplacesControlCharactersAndTruncates) {
