@@ -12,10 +12,12 @@ namespace {
 
 namespace json = boost::json;
 
+// The reason may quote the issuer's documents (a JWK's kty, a fetch error): printable() keeps
+// what the issuer serves from putting control characters or megabytes into our messages.
 core::Unexpected oidc_failed(std::string_view issuer, std::string_view reason) {
   return unexpected(entra_error(aadsts::kExternalOidcFailed,
                                 "Request to External OIDC endpoint failed. Issuer: '" +
-                                    printable(issuer) + "'. Reason: " + std::string(reason)));
+                                    printable(issuer) + "'. Reason: " + printable(reason)));
 }
 
 // https, or plain http to a loopback host (local test issuers); nothing else is fetched.

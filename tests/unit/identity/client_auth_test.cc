@@ -159,6 +159,7 @@ class FakeIssuer {
     set["keys"] = std::move(list);
     docs_[std::string(kIssuer) + "/keys"] = json::serialize(set);
   }
+  void serve_raw_keys(std::string body) { docs_[std::string(kIssuer) + "/keys"] = std::move(body); }
   void go_offline() { offline_ = true; }
   int fetches(const std::string& url) const {
     auto it = counts_.find(url);
@@ -1001,6 +1002,19 @@ TEST_F(ClientAuthTest, FederatedIssuerUnreachableIs50166) {
   expect_error(r, 50166, 400);
   EXPECT_TRUE(r.error().message.starts_with("Request to External OIDC endpoint failed."))
       << r.error().message;
+}
+
+TEST_F(ClientAuthTest, FederatedJwksProblemsArePrintableAndBounded) {
+  // Found by the client_assertion fuzz target: a JWK's unsupported kty was quoted whole, control
+  // characters included, into the 50166 message (error_description and the audit line).
+  add_federated();
+  issuer_.serve_raw_keys(R"({"keys":[{"kty":"RSA\r\nforged: line )" + std::string(5000, 'x') +
+                         R"("}]})");
+  auto r = authenticate(with_assertion(external_token(external_claims())));
+  expect_error(r, 50166, 400);
+  EXPECT_EQ(r.error().message.find_first_of("\r\n"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("unsupported JWK kty"), std::string::npos) << r.error().message;
+  EXPECT_LT(r.error().message.size(), 400u);
 }
 
 TEST_F(ClientAuthTest, FederatedMetadataMustNameTheIssuer) {
