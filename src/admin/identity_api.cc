@@ -9,6 +9,7 @@
 
 #include "config/value_parsers.h"
 #include "core/encoding.h"
+#include "core/json_escape.h"
 #include "core/strings.h"
 #include "jose/json.h"
 #include "jose/jws_alg.h"
@@ -39,8 +40,18 @@ AdminResponse json_response(unsigned status, const json::value& body) {
   return r;
 }
 
+// Messages quote the request (a path segment, a query value), which need not be UTF-8:
+// boost::json would copy such bytes into the body as they are, making it invalid JSON, so the
+// message is escaped by the writer that replaces them with U+FFFD.
 AdminResponse error_response(unsigned status, std::string_view code, std::string_view message) {
-  return json_response(status, json::object{{"error", code}, {"message", message}});
+  AdminResponse r;
+  r.status = status;
+  r.body = "{\"error\":\"";
+  core::append_json_escaped(r.body, code);
+  r.body += "\",\"message\":\"";
+  core::append_json_escaped(r.body, message);
+  r.body += "\"}";
+  return r;
 }
 
 AdminResponse from_error(const Error& e) {
@@ -112,7 +123,43 @@ std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space
   return out;
 }
 
-// The decoded value of query parameter `name`; nullopt when absent.
+// True when `s` is well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or > U+10FFFF).
+bool is_utf8(std::string_view s) {
+  static constexpr uint32_t kMinOfLength[] = {0, 0, 0x80, 0x800, 0x10000};
+  for (size_t i = 0; i < s.size();) {
+    const auto lead = static_cast<unsigned char>(s[i]);
+    size_t length = 1;
+    uint32_t cp = lead;
+    if (lead >= 0x80) {
+      if ((lead & 0xE0) == 0xC0) {
+        length = 2;
+        cp = lead & 0x1F;
+      } else if ((lead & 0xF0) == 0xE0) {
+        length = 3;
+        cp = lead & 0x0F;
+      } else if ((lead & 0xF8) == 0xF0) {
+        length = 4;
+        cp = lead & 0x07;
+      } else {
+        return false;
+      }
+      if (s.size() - i < length) return false;
+      for (size_t k = 1; k < length; ++k) {
+        const auto next = static_cast<unsigned char>(s[i + k]);
+        if ((next & 0xC0) != 0x80) return false;
+        cp = (cp << 6) | (next & 0x3F);
+      }
+      if (cp < kMinOfLength[length] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+        return false;
+      }
+    }
+    i += length;
+  }
+  return true;
+}
+
+// The decoded value of query parameter `name`; nullopt when absent. Values end up in responses
+// (and a certificate's display name in the directory), so they must be UTF-8 like JSON bodies.
 Result<std::optional<std::string>> query_param(std::string_view query, std::string_view name) {
   while (!query.empty()) {
     const size_t amp = query.find('&');
@@ -123,6 +170,9 @@ Result<std::optional<std::string>> query_param(std::string_view query, std::stri
     auto value = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
     if (!value) {
       return bad_request("query parameter '" + std::string(name) + "': bad percent-encoding");
+    }
+    if (!is_utf8(*value)) {
+      return bad_request("query parameter '" + std::string(name) + "': not UTF-8");
     }
     return std::optional<std::string>(std::move(*value));
   }

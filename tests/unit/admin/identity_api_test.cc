@@ -303,6 +303,34 @@ TEST_F(IdentityApiTest, ApplicationsCreateGetPatchDelete) {
   expect(404, call("DELETE", app_path(generated)));
 }
 
+// Found by the admin_api fuzz target: a request naming something that is not UTF-8 (here a
+// percent-encoded byte in the path) was quoted as is into the error message, and the body was
+// not valid JSON. A display name from the query string would have been stored the same way.
+TEST_F(IdentityApiTest, ResponsesAreJsonWhateverBytesTheRequestHolds) {
+  make_tenant_and_apps();
+  for (const char* target :
+       {"/v1/tenants/%FF%C0%AF", "/v1/nothing\xc2", "/v1/credentials/expiring?within=%ED%A0%80"}) {
+    const AdminResponse r = call("GET", target);
+    EXPECT_GE(r.status, 400u) << target;
+    json::error_code ec;
+    const json::value v = json::parse(r.body, ec);
+    ASSERT_FALSE(ec) << target << ": " << r.body;
+    EXPECT_TRUE(v.is_object() && v.as_object().contains("message")) << r.body;
+  }
+  const auto gone = expect(404, call("GET", "/v1/tenants/caf%C3%A9%FF"));
+  EXPECT_NE(str(gone.at("message")).find("caf\u00e9\ufffd"), std::string::npos)
+      << str(gone.at("message"));
+
+  const auto refused =
+      expect(400, call("POST", app_path(kWorker, "/certificates?display_name=%FFx"),
+                       pki_->client().cert_pem()));
+  EXPECT_NE(str(refused.at("message")).find("'display_name': not UTF-8"), std::string::npos);
+  auto app = expect(200, call("GET", app_path(kWorker)));
+  EXPECT_TRUE(app.at("certificates").as_array().empty());
+  expect(201, call("POST", app_path(kWorker, "/certificates?display_name=caf%C3%A9"),
+                   pki_->client().cert_pem()));
+}
+
 // ----- credentials -----
 
 TEST_F(IdentityApiTest, CertificatesAddAndRemove) {
