@@ -7,7 +7,7 @@
 #include "admin/admin_auth.h"
 #include "admin/identity_api.h"
 #include "config/environment.h"
-#include "gateway/event_log.h"
+#include "core/event_log.h"
 #include "http/error_response.h"
 #include "identity/identity_service.h"
 
@@ -65,7 +65,7 @@ Response answer_identity(const Request& req, std::string_view path, IdentityAdmi
   const bool change = in.method != "GET" && in.method != "HEAD" && out.status < 400;
   if (change || out.status == 401 || out.status == 403) {
     const std::string status = std::to_string(out.status);
-    gateway::log_event(
+    core::log_event(
         change ? "info" : "warn", change ? "admin change" : "admin refused",
         {{"method", in.method}, {"path", path}, {"status", status}, {"caller", out.caller}});
   }
@@ -154,13 +154,13 @@ std::shared_ptr<IdentityAdmin> make_identity_admin(
       AdminCredential::load_or_create(file, config::process_environment()("GATEHOUSE_ADMIN_TOKEN"));
   if (!credential) {
     admin->unavailable = credential.error().message;
-    gateway::log_event("error", "admin API disabled: no admin credential",
-                       {{"reason", credential.error().message}});
+    core::log_event("error", "admin API disabled: no admin credential",
+                    {{"reason", credential.error().message}});
     return admin;
   }
   admin->api.emplace(admin->service->directory(), admin->service->key_ring(),
                      std::move(*credential), core::SystemClock::instance());
-  gateway::log_event("info", "admin API enabled", {{"admin_token_file", file}});
+  core::log_event("info", "admin API enabled", {{"admin_token_file", file}});
   return admin;
 }
 

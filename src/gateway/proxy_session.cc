@@ -9,9 +9,9 @@
 #include <cstdio>
 #include <optional>
 
+#include "core/event_log.h"
 #include "core/strings.h"
 #include "crypto/ossl_ptr.h"
-#include "gateway/event_log.h"
 #include "http/error_response.h"
 #include "http/forward_head.h"
 #include "http/forwarding.h"
@@ -20,6 +20,8 @@
 #include "http/local_handler.h"
 
 namespace gh::gateway {
+
+using core::log_event;
 namespace {
 
 namespace asio = net::asio;

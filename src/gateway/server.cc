@@ -6,11 +6,13 @@
 #include <csignal>
 
 #include "config/proxy_config_loader.h"
-#include "gateway/event_log.h"
+#include "core/event_log.h"
 #include "gateway/proxy_session.h"
 #include "net/listen_socket.h"
 
 namespace gh::gateway {
+
+using core::log_event;
 namespace {
 
 namespace asio = net::asio;

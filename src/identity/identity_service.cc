@@ -1,13 +1,11 @@
 #include "identity/identity_service.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <filesystem>
 
 #include "core/encoding.h"
+#include "core/event_log.h"
 #include "core/files.h"
 #include "core/strings.h"
 #include "crypto/random.h"
@@ -27,39 +25,9 @@ namespace {
 /// A random GUID in a fixed buffer: the per-request trace id without a heap allocation.
 struct Guid {
   std::array<char, 36> text;
-  Guid() {
-    uint8_t b[16];
-    crypto::random_bytes(b);
-    b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
-    b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-    static constexpr char kHex[] = "0123456789abcdef";
-    size_t o = 0;
-    for (size_t i = 0; i < 16; ++i) {
-      if (i == 4 || i == 6 || i == 8 || i == 10) text[o++] = '-';
-      text[o++] = kHex[b[i] >> 4];
-      text[o++] = kHex[b[i] & 15];
-    }
-  }
+  Guid() { crypto::random_uuid(text); }
   std::string_view view() const noexcept { return {text.data(), text.size()}; }
 };
-
-/// Operational events as JSON lines on stderr, in the gateway's event-log shape (identity
-/// cannot include gateway/). Callers never pass secrets.
-void log_event(std::string_view level, std::string_view message, std::string_view detail = {}) {
-  std::string line = "{\"time\":\"";
-  append_utc_time(line, core::SystemClock::instance().now_unix(), 'T');
-  line += "Z\",\"level\":\"";
-  line += level;
-  line += "\",\"msg\":\"";
-  append_json_escaped(line, message);
-  if (!detail.empty()) {
-    line += "\",\"detail\":\"";
-    append_json_escaped(line, detail);
-  }
-  line += "\"}\n";
-  ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
-  (void)ignored;
-}
 
 bool contains_name(const std::vector<std::string>& names, std::string_view name) {
   for (const auto& n : names)
@@ -708,10 +676,10 @@ Result<std::shared_ptr<IdentityService>> IdentityService::start(
     } else {
       master = MasterKey::create_file(file);
       if (master)
-        log_event("info",
-                  "identity: created a new master key (set identity.master_key_file or " +
-                      config.master_key_env + " to manage it yourself)",
-                  file);
+        core::log_event("info",
+                        "identity: created a new master key (set identity.master_key_file or " +
+                            config.master_key_env + " to manage it yourself)",
+                        {{"file", file}});
     }
   }
   if (!master) return unexpected(master.error().with_context("identity master key"));
@@ -735,10 +703,11 @@ Result<std::shared_ptr<IdentityService>> IdentityService::start(
 
   GH_TRY(impl->managed, ManagedIdentityEndpoint::create(config.managed_identities, lookup));
   if (impl->managed->size() > 0 && impl->public_origin.empty())
-    log_event("warn",
-              "identity: managed identities are configured without identity.public_url; their "
-              "tokens' issuer then follows the Host of each managed-identity request, which "
-              "validators using the public discovery document will not accept");
+    core::log_event(
+        "warn",
+        "identity: managed identities are configured without identity.public_url; their "
+        "tokens' issuer then follows the Host of each managed-identity request, which "
+        "validators using the public discovery document will not accept");
 
   std::shared_ptr<IdentityService> service(new IdentityService());
   service->impl_ = std::move(impl);
@@ -804,9 +773,9 @@ const config::IdentityConfig& IdentityService::config() const noexcept {
 
 void IdentityService::maintain() {
   if (auto s = impl_->key_ring->tick(); !s)
-    log_event("error", "identity: key schedule failed", s.error().message);
+    core::log_event("error", "identity: key schedule failed", {{"error", s.error().message}});
   if (auto s = impl_->directory->reload_if_changed(); !s)
-    log_event("error", "identity: directory reload failed", s.error().message);
+    core::log_event("error", "identity: directory reload failed", {{"error", s.error().message}});
   impl_->audit->flush();
 }
 

@@ -1,4 +1,4 @@
-#include "gateway/event_log.h"
+#include "core/event_log.h"
 
 #include <unistd.h>
 
@@ -6,9 +6,9 @@
 #include <ctime>
 #include <string>
 
-#include "http/error_response.h"
+#include "core/json_escape.h"
 
-namespace gh::gateway {
+namespace gh::core {
 
 void log_event(std::string_view level, std::string_view message,
                std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
@@ -23,13 +23,13 @@ void log_event(std::string_view level, std::string_view message,
   line += "\",\"level\":\"";
   line += level;
   line += "\",\"msg\":\"";
-  http::append_json_escaped(line, message);
+  append_json_escaped(line, message);
   line += '"';
   for (const auto& [k, v] : fields) {
     line += ",\"";
     line += k;
     line += "\":\"";
-    http::append_json_escaped(line, v);
+    append_json_escaped(line, v);
     line += '"';
   }
   line += "}\n";
@@ -38,4 +38,4 @@ void log_event(std::string_view level, std::string_view message,
   (void)ignored;
 }
 
-}  // namespace gh::gateway
+}  // namespace gh::core
