@@ -34,25 +34,26 @@ struct TokenOptions {
   bool json = false;
 };
 
-void append_form(std::string& out, std::string_view name, std::string_view value) {
+/// application/x-www-form-urlencoded, RFC 3986 unreserved characters left as they are.
+void append_percent_encoded(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
-  if (!out.empty()) out += '&';
-  for (std::string_view part : {name, std::string_view("="), value}) {
-    if (part == "=") {
-      out += '=';
-      continue;
-    }
-    for (char c : part) {
-      auto u = static_cast<unsigned char>(c);
-      if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~') {
-        out += c;
-      } else {
-        out += '%';
-        out += kHex[u >> 4];
-        out += kHex[u & 15];
-      }
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
     }
   }
+}
+
+void append_form(std::string& out, std::string_view name, std::string_view value) {
+  if (!out.empty()) out += '&';
+  append_percent_encoded(out, name);
+  out += '=';
+  append_percent_encoded(out, value);
 }
 
 /// A client assertion as MSAL signs it: aud = token endpoint, iss = sub = client id, a fresh
