@@ -1,0 +1,84 @@
+#include "policy/registry.h"
+
+#include <algorithm>
+#include <vector>
+
+// Each kind's factory is declared in its own header; one line per kind below.
+// (Blocks by area keep additions from different changes apart.)
+
+namespace gh::policy {
+namespace {
+
+// clang-format off
+const std::vector<PolicyKind> kKinds = {
+    // Expressions and flow helpers.
+
+    // Request and response changes, backends.
+
+    // Tokens.
+
+    // Client certificates.
+
+    // Throttling.
+
+};
+// clang-format on
+
+constexpr std::string_view kKnownUnsupported[] = {
+    "cache-lookup",
+    "cache-store",
+    "cache-lookup-value",
+    "cache-store-value",
+    "cache-remove-value",
+    "send-request",
+    "send-one-way-request",
+    "log-to-eventhub",
+    "emit-metric",
+    "trace",
+    "find-and-replace",
+    "json-to-xml",
+    "xml-to-json",
+    "xsl-transform",
+    "set-body",
+    "rewrite-uri",
+    "set-method",
+    "mock-response",
+    "retry",
+    "wait",
+    "jsonp",
+    "proxy",
+    "validate-content",
+    "validate-parameters",
+    "validate-headers",
+    "validate-status-code",
+    "validate-odata-request",
+    "validate-graphql-request",
+    "get-authorization-context",
+    "invoke-dapr-binding",
+    "publish-to-dapr",
+    "set-graphql-resolver",
+    "llm-token-limit",
+    "azure-openai-token-limit",
+    "limit-concurrency",
+    "cross-domain",
+    "publish-to-dapr",
+};
+
+}  // namespace
+
+std::span<const PolicyKind> policy_kinds() noexcept {
+  return kKinds;
+}
+
+const PolicyKind* find_policy_kind(std::string_view element) noexcept {
+  for (const auto& k : kKinds)
+    if (k.element == element) return &k;
+  return nullptr;
+}
+
+bool is_known_unsupported(std::string_view element) noexcept {
+  return std::find(std::begin(kKnownUnsupported), std::end(kKnownUnsupported), element) !=
+         std::end(kKnownUnsupported);
+}
+
+}  // namespace gh::policy
