@@ -19,6 +19,11 @@ namespace gh::policy {
 
 struct Services;
 class CertificateCatalog;
+}  // namespace gh::policy
+namespace gh::x509 {
+class TrustStore;
+}
+namespace gh::policy {
 
 /// What the pipeline does after a step.
 enum class Flow : uint8_t {
