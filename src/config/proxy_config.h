@@ -53,8 +53,46 @@
 //         - name: get-order
 //           method: GET                # or * for any
 //           url_template: /{id}        # relative to the API path; {name} matches one segment
+//       policy: orders.xml             # APIM policy XML at API scope (or policy_xml: inline)
+//       subscription_required: false   # true: a subscription key is required (APIM's default)
+//       subscription_key:              # where the key is read (APIM's defaults)
+//         header: Ocp-Apim-Subscription-Key
+//         query: subscription-key
+//       (operations[] also take policy / policy_xml)
 //   access_log: stdout                 # stdout | stderr | off | a file path
-//   trusted_proxies: []                # reserved for forwarded client certs (policy issue)
+//   trusted_proxies: [10.0.0.0/8]      # front proxies whose forwarded client certs are believed
+//   policies:                          # global scope and fragments (docs/policies/README.md)
+//     global: global.xml               # or global_xml: "<policies>...</policies>"
+//     fragments: {auth: auth.xml}      # <include-fragment fragment-id="auth"/>
+//   named_values:                      # {{name}} in policy documents
+//     - name: jwt-issuer
+//       value: ${JWT_ISSUER}           # or file: /run/secrets/x (re-read on change)
+//       secret: false                  # true: never logged or echoed
+//   certificates:                      # certificate entities referenced by id from policies
+//     - id: gateway-client
+//       cert: gw.pem                   # PEM, leaf first
+//       key: gw.key                    # optional: needed to present it (backend mTLS)
+//   client_certificates:               # validate-client-certificate
+//     ca: clients-ca.pem               # trust anchors for validate-trust
+//     crls: [clients.crl]
+//     revocation: soft-fail            # soft-fail | hard-fail (unreachable responder)
+//     forwarded:                       # certificates forwarded by a TLS-terminating front proxy
+//       - header: X-ARR-ClientCert
+//         format: base64-der           # base64-der | rfc9440 | url-encoded-pem | xfcc
+//         from: [10.0.0.0/8]           # default: trusted_proxies
+//   products:
+//     - id: starter
+//       name: Starter
+//       subscription_required: true
+//       apis: [orders]
+//       policy: starter.xml            # product scope
+//   subscriptions:
+//     - id: contoso
+//       scope: /products/starter       # / (all access) | /apis | /apis/{api} | /products/{id}
+//       primary_key: ${CONTOSO_KEY}    # or sha256:<hex> of the key; kept hashed in memory
+//       secondary_key: ...
+//       state: active                  # active | suspended | submitted | rejected | cancelled |
+//                                      # expired: only active grants access
 //   identity: {...}                    # the identity role: see identity_config.h
 
 #include <chrono>
@@ -131,10 +169,19 @@ struct Backend {
   SourceLocation where;
 };
 
+/// A policy document: a file, or inline XML; both empty: none at this scope.
+struct PolicySource {
+  std::string file;
+  std::string xml;
+  SourceLocation where;
+  bool empty() const noexcept { return file.empty() && xml.empty(); }
+};
+
 struct Operation {
   std::string name;
   std::string method;  // upper-case, or "*"
   std::string url_template;
+  PolicySource policy;
   SourceLocation where;
 };
 
@@ -145,7 +192,64 @@ struct Api {
   std::string backend_id;  // always set after parsing (an inline backend_url gets a synthetic id)
   bool strip_path = false;
   std::vector<Operation> operations;
+  PolicySource policy;
+  bool subscription_required = false;
+  std::string key_header = "Ocp-Apim-Subscription-Key";
+  std::string key_query = "subscription-key";
   SourceLocation where;
+};
+
+struct NamedValueConfig {
+  std::string name;
+  std::string value;
+  std::string file;  // read at load (and on reload) instead of `value`
+  bool secret = false;
+  SourceLocation where;
+};
+
+struct CertificateEntityConfig {
+  std::string id;
+  std::string cert;
+  std::string key;  // empty: public certificate only
+  SourceLocation where;
+};
+
+struct ForwardedClientCert {
+  std::string header;
+  std::string format;             // base64-der | rfc9440 | url-encoded-pem | xfcc
+  std::vector<std::string> from;  // CIDRs or addresses; empty: trusted_proxies
+  SourceLocation where;
+};
+
+struct ClientCertificates {
+  std::string ca;
+  std::vector<std::string> crls;
+  bool hard_fail = false;  // revocation: hard-fail
+  std::vector<ForwardedClientCert> forwarded;
+};
+
+struct Product {
+  std::string id;
+  std::string name;
+  bool subscription_required = true;
+  std::vector<std::string> apis;
+  PolicySource policy;
+  SourceLocation where;
+};
+
+struct Subscription {
+  std::string id;
+  std::string name;
+  std::string scope;
+  std::string primary_key;  // the key, or "sha256:<hex>"
+  std::string secondary_key;
+  std::string state = "active";
+  SourceLocation where;
+};
+
+struct PolicySettings {
+  PolicySource global;
+  std::vector<std::pair<std::string, PolicySource>> fragments;
 };
 
 struct ProxyConfig {
@@ -158,6 +262,12 @@ struct ProxyConfig {
   std::vector<Api> apis;
   std::string access_log = "stdout";
   std::vector<std::string> trusted_proxies;
+  PolicySettings policies;
+  std::vector<NamedValueConfig> named_values;
+  std::vector<CertificateEntityConfig> certificates;
+  ClientCertificates client_certificates;
+  std::vector<Product> products;
+  std::vector<Subscription> subscriptions;
   std::optional<IdentityConfig> identity;
   std::string source_file;
 };

@@ -26,9 +26,22 @@ namespace {
 
 using Keys = std::span<const std::string_view>;
 
-constexpr std::array<std::string_view, 10> kTopKeys{
-    "workers",  "listeners", "admin",      "limits",          "timeouts",
-    "backends", "apis",      "access_log", "trusted_proxies", "identity"};
+constexpr std::array<std::string_view, 16> kTopKeys{"workers",
+                                                    "listeners",
+                                                    "admin",
+                                                    "limits",
+                                                    "timeouts",
+                                                    "backends",
+                                                    "apis",
+                                                    "access_log",
+                                                    "trusted_proxies",
+                                                    "identity",
+                                                    "policies",
+                                                    "named_values",
+                                                    "certificates",
+                                                    "client_certificates",
+                                                    "products",
+                                                    "subscriptions"};
 constexpr std::array<std::string_view, 3> kListenerKeys{"name", "address", "tls"};
 constexpr std::array<std::string_view, 4> kListenerTlsKeys{"certificates", "client_certificate",
                                                            "client_ca", "min_version"};
@@ -41,9 +54,30 @@ constexpr std::array<std::string_view, 5> kTimeoutsKeys{"header_read", "idle", "
 constexpr std::array<std::string_view, 4> kBackendKeys{"id", "url", "tls", "max_idle_connections"};
 constexpr std::array<std::string_view, 6> kBackendTlsKeys{
     "ca", "verify", "server_name", "pinned_sha256", "client_cert", "client_key"};
-constexpr std::array<std::string_view, 7> kApiKeys{
-    "name", "path", "host", "backend", "backend_url", "strip_path", "operations"};
-constexpr std::array<std::string_view, 3> kOperationKeys{"name", "method", "url_template"};
+constexpr std::array<std::string_view, 11> kApiKeys{"name",
+                                                    "path",
+                                                    "host",
+                                                    "backend",
+                                                    "backend_url",
+                                                    "strip_path",
+                                                    "operations",
+                                                    "policy",
+                                                    "policy_xml",
+                                                    "subscription_required",
+                                                    "subscription_key"};
+constexpr std::array<std::string_view, 5> kOperationKeys{"name", "method", "url_template", "policy",
+                                                         "policy_xml"};
+constexpr std::array<std::string_view, 2> kSubscriptionKeyKeys{"header", "query"};
+constexpr std::array<std::string_view, 3> kPoliciesKeys{"global", "global_xml", "fragments"};
+constexpr std::array<std::string_view, 4> kNamedValueKeys{"name", "value", "file", "secret"};
+constexpr std::array<std::string_view, 3> kCertificateEntityKeys{"id", "cert", "key"};
+constexpr std::array<std::string_view, 4> kClientCertificatesKeys{"ca", "crls", "revocation",
+                                                                  "forwarded"};
+constexpr std::array<std::string_view, 3> kForwardedKeys{"header", "format", "from"};
+constexpr std::array<std::string_view, 6> kProductKeys{"id",   "name",   "subscription_required",
+                                                       "apis", "policy", "policy_xml"};
+constexpr std::array<std::string_view, 6> kSubscriptionKeys{
+    "id", "name", "scope", "primary_key", "secondary_key", "state"};
 
 constexpr std::array<std::string_view, 12> kIdentityKeys{"data_dir",
                                                          "public_url",
@@ -192,6 +226,7 @@ class Parser {
       }
     }
     if (auto n = top.get("identity")) parse_identity(*n, config);
+    parse_policy_settings(top, config);
     check_unique_names(config);
     check_unique_addresses(config);
     resolve_backend_references(config);
@@ -682,6 +717,20 @@ class Parser {
         api.strip_path = boolean(*v, join(path, "strip_path")).value_or(false);
       }
       if (auto ops = list(f, "operations", false)) parse_operations(*ops, path, f.line, api);
+      api.policy = policy_source(f, "policy", "policy_xml");
+      if (auto v = f.get("subscription_required")) {
+        api.subscription_required =
+            boolean(*v, join(path, "subscription_required")).value_or(false);
+      }
+      if (auto v = f.get("subscription_key")) {
+        const Fields k = open_map(*v, join(path, "subscription_key"), kSubscriptionKeyKeys, f.line);
+        if (auto h = k.get("header")) {
+          if (auto t = token(*h, join(k.path, "header"))) api.key_header = *t;
+        }
+        if (auto q = k.get("query")) {
+          if (auto t = token(*q, join(k.path, "query"))) api.key_query = *t;
+        }
+      }
       config.apis.push_back(std::move(api));
     }
   }
@@ -721,6 +770,7 @@ class Parser {
           }
         }
       }
+      op.policy = policy_source(f, "policy", "policy_xml");
       for (size_t j = 0; j < api.operations.size(); ++j) {
         const Operation& other = api.operations[j];
         if (!op.name.empty() && other.name == op.name) {
@@ -734,6 +784,259 @@ class Parser {
       }
       api.operations.push_back(std::move(op));
     }
+  }
+
+  // ----- policies, products, subscriptions (policy/, docs/policies/) -----
+
+  // An HTTP token (header or query parameter name).
+  std::optional<std::string> token(const YAML::Node& node, std::string_view path) {
+    auto s = text(node, path);
+    if (!s) return std::nullopt;
+    const bool ok =
+        !s->empty() && s->size() <= 256 && std::all_of(s->begin(), s->end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) ||
+                 std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+        });
+    if (!ok) {
+      invalid(node, path, "expected a header or parameter name (letters, digits, -_.)");
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  // `file_key: path` or `xml_key: inline XML`, at most one of them.
+  PolicySource policy_source(const Fields& f, std::string_view file_key, std::string_view xml_key) {
+    PolicySource src;
+    src.where = {file_, f.line};
+    auto file = f.get(file_key);
+    auto xml = f.get(xml_key);
+    if (file && xml) {
+      d_.error(*xml, fmt::format("{}: give either '{}' or '{}', not both", display(f.path),
+                                 file_key, xml_key));
+      return src;
+    }
+    if (file) {
+      if (auto p = file_path(*file, join(f.path, file_key))) src.file = *p;
+      src.where.line = d_.line_of(*file, f.line);
+    } else if (xml) {
+      if (auto t = text(*xml, join(f.path, xml_key))) src.xml = *t;
+      src.where.line = d_.line_of(*xml, f.line);
+      if (src.xml.empty()) invalid(*xml, join(f.path, xml_key), "must not be empty");
+    }
+    return src;
+  }
+
+  void parse_policy_settings(const Fields& top, ProxyConfig& config) {
+    if (auto n = top.get("policies")) {
+      const Fields f = open_map(*n, "policies", kPoliciesKeys, top.line);
+      config.policies.global = policy_source(f, "global", "global_xml");
+      if (auto fr = f.get("fragments")) {
+        const std::string path = "policies.fragments";
+        if (!fr->IsMap()) {
+          d_.error(*fr, fmt::format("{}: expected a map of fragment id to file", path));
+        } else {
+          for (auto it = fr->begin(); it != fr->end(); ++it) {
+            const std::string id = it->first.Scalar();
+            PolicySource src;
+            src.where = {file_, d_.line_of(it->second, f.line)};
+            if (auto p = file_path(it->second, join(path, id))) src.file = *p;
+            config.policies.fragments.emplace_back(id, std::move(src));
+          }
+        }
+      }
+    }
+    for_each_map(top, "named_values", kNamedValueKeys, [&](const Fields& f, const std::string& p) {
+      NamedValueConfig nv;
+      nv.where = {file_, f.line};
+      if (auto v = required(f, "name")) {
+        if (auto s = text(*v, join(p, "name"))) {
+          const bool ok =
+              !s->empty() && s->size() <= 256 && std::all_of(s->begin(), s->end(), [](char c) {
+                return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ||
+                       c == '_';
+              });
+          if (ok) {
+            nv.name = *s;
+          } else {
+            invalid(*v, join(p, "name"), "1 to 256 letters, digits, '-', '.' or '_'");
+          }
+        }
+      }
+      auto value = f.get("value");
+      auto file = f.get("file");
+      if (auto v = f.get("secret")) nv.secret = boolean(*v, join(p, "secret")).value_or(false);
+      if (value && file) {
+        d_.error_at_line(f.line, fmt::format("{}: give either 'value' or 'file', not both", p));
+      } else if (value) {
+        // Shown in errors only when typed in the file and not secret.
+        if (value->IsScalar()) {
+          nv.value = value->Scalar();
+        } else {
+          d_.error(*value, fmt::format("{}: value must be a single value", p));
+        }
+        if (nv.value.empty()) d_.error(*value, fmt::format("{}: value must not be empty", p));
+        if (nv.value.size() > 4096) {
+          d_.error(*value, fmt::format("{}: value longer than 4096 characters", p));
+        }
+      } else if (file) {
+        if (auto fp = file_path(*file, join(p, "file"))) nv.file = *fp;
+      } else {
+        d_.error_at_line(f.line, fmt::format("{}: missing 'value' or 'file'", p));
+      }
+      for (const auto& other : config.named_values) {
+        if (!nv.name.empty() && other.name == nv.name) {
+          d_.error_at_line(f.line, fmt::format("{}: duplicate named value '{}'", p, nv.name));
+        }
+      }
+      config.named_values.push_back(std::move(nv));
+    });
+    for_each_map(
+        top, "certificates", kCertificateEntityKeys, [&](const Fields& f, const std::string& p) {
+          CertificateEntityConfig c;
+          c.where = {file_, f.line};
+          if (auto v = required(f, "id")) c.id = name(*v, join(p, "id")).value_or("");
+          if (auto v = required(f, "cert")) c.cert = file_path(*v, join(p, "cert")).value_or("");
+          if (auto v = f.get("key")) c.key = file_path(*v, join(p, "key")).value_or("");
+          for (const auto& other : config.certificates) {
+            if (!c.id.empty() && other.id == c.id) {
+              d_.error_at_line(f.line, fmt::format("{}: duplicate certificate id '{}'", p, c.id));
+            }
+          }
+          config.certificates.push_back(std::move(c));
+        });
+    if (auto n = top.get("client_certificates")) {
+      const Fields f = open_map(*n, "client_certificates", kClientCertificatesKeys, top.line);
+      auto& cc = config.client_certificates;
+      if (auto v = f.get("ca")) cc.ca = file_path(*v, "client_certificates.ca").value_or("");
+      if (auto l = list(f, "crls", false)) {
+        for (size_t i = 0; i < l->size(); ++i) {
+          if (auto p = file_path(std::as_const(*l)[i], indexed("client_certificates.crls", i)))
+            cc.crls.push_back(*p);
+        }
+      }
+      if (auto v = f.get("revocation")) {
+        if (auto s = text(*v, "client_certificates.revocation")) {
+          if (*s == "hard-fail") {
+            cc.hard_fail = true;
+          } else if (*s != "soft-fail") {
+            invalid(*v, "client_certificates.revocation", "expected soft-fail or hard-fail");
+          }
+        }
+      }
+      for_each_map(f, "forwarded", kForwardedKeys, [&](const Fields& ff, const std::string& p) {
+        ForwardedClientCert fc;
+        fc.where = {file_, ff.line};
+        if (auto v = required(ff, "header")) fc.header = token(*v, join(p, "header")).value_or("");
+        if (auto v = required(ff, "format")) {
+          if (auto s = text(*v, join(p, "format"))) {
+            if (*s == "base64-der" || *s == "rfc9440" || *s == "url-encoded-pem" || *s == "xfcc") {
+              fc.format = *s;
+            } else {
+              invalid(*v, join(p, "format"),
+                      "expected base64-der, rfc9440, url-encoded-pem or xfcc");
+            }
+          }
+        }
+        if (auto l = list(ff, "from", false)) {
+          for (size_t i = 0; i < l->size(); ++i) {
+            if (auto s = text(std::as_const(*l)[i], indexed(join(p, "from"), i)))
+              fc.from.push_back(*s);
+          }
+        }
+        cc.forwarded.push_back(std::move(fc));
+      });
+    }
+    for_each_map(top, "products", kProductKeys, [&](const Fields& f, const std::string& p) {
+      Product pr;
+      pr.where = {file_, f.line};
+      if (auto v = required(f, "id")) pr.id = name(*v, join(p, "id")).value_or("");
+      pr.name = pr.id;
+      if (auto v = f.get("name")) pr.name = text(*v, join(p, "name")).value_or(pr.id);
+      if (auto v = f.get("subscription_required")) {
+        pr.subscription_required = boolean(*v, join(p, "subscription_required")).value_or(true);
+      }
+      if (auto l = list(f, "apis", false)) {
+        for (size_t i = 0; i < l->size(); ++i) {
+          const YAML::Node item = std::as_const(*l)[i];
+          auto s = text(item, indexed(join(p, "apis"), i));
+          if (!s) continue;
+          bool found = false;
+          for (const auto& a : config.apis)
+            found = found || a.name == *s;
+          if (!found) invalid(item, indexed(join(p, "apis"), i), "no api has this name");
+          pr.apis.push_back(*s);
+        }
+      }
+      pr.policy = policy_source(f, "policy", "policy_xml");
+      for (const auto& other : config.products) {
+        if (!pr.id.empty() && other.id == pr.id) {
+          d_.error_at_line(f.line, fmt::format("{}: duplicate product id '{}'", p, pr.id));
+        }
+      }
+      config.products.push_back(std::move(pr));
+    });
+    for_each_map(
+        top, "subscriptions", kSubscriptionKeys, [&](const Fields& f, const std::string& p) {
+          Subscription sub;
+          sub.where = {file_, f.line};
+          if (auto v = required(f, "id")) sub.id = name(*v, join(p, "id")).value_or("");
+          sub.name = sub.id;
+          if (auto v = f.get("name")) sub.name = text(*v, join(p, "name")).value_or(sub.id);
+          if (auto v = required(f, "scope")) {
+            if (auto s = text(*v, join(p, "scope"))) {
+              bool ok = *s == "/" || *s == "/apis";
+              if (s->rfind("/apis/", 0) == 0) {
+                for (const auto& a : config.apis)
+                  ok = ok || "/apis/" + a.name == *s;
+              } else if (s->rfind("/products/", 0) == 0) {
+                for (const auto& pr : config.products)
+                  ok = ok || "/products/" + pr.id == *s;
+              }
+              if (ok) {
+                sub.scope = *s;
+              } else {
+                invalid(*v, join(p, "scope"),
+                        "expected /, /apis, /apis/<api name> or /products/<product id> naming a "
+                        "configured api or product");
+              }
+            }
+          }
+          // Keys are never shown in messages: they are credentials.
+          auto key = [&](std::string_view k, std::string& out) {
+            auto v = f.get(k);
+            if (!v) return;
+            if (!v->IsScalar() || v->Scalar().empty() || v->Scalar().size() > 256) {
+              d_.error(*v, fmt::format("{}.{}: expected a key of 1 to 256 characters", p, k));
+              return;
+            }
+            out = v->Scalar();
+          };
+          key("primary_key", sub.primary_key);
+          key("secondary_key", sub.secondary_key);
+          if (sub.primary_key.empty() && sub.secondary_key.empty()) {
+            d_.error_at_line(f.line,
+                             fmt::format("{}: missing 'primary_key' or 'secondary_key'", p));
+          }
+          if (auto v = f.get("state")) {
+            if (auto s = text(*v, join(p, "state"))) {
+              static constexpr std::string_view kStates[] = {"active",   "suspended", "submitted",
+                                                             "rejected", "cancelled", "expired"};
+              if (std::find(std::begin(kStates), std::end(kStates), *s) != std::end(kStates)) {
+                sub.state = *s;
+              } else {
+                invalid(*v, join(p, "state"),
+                        "expected active, suspended, submitted, rejected, cancelled or expired");
+              }
+            }
+          }
+          for (const auto& other : config.subscriptions) {
+            if (!sub.id.empty() && other.id == sub.id) {
+              d_.error_at_line(f.line,
+                               fmt::format("{}: duplicate subscription id '{}'", p, sub.id));
+            }
+          }
+          config.subscriptions.push_back(std::move(sub));
+        });
   }
 
   // ----- identity (config/identity_config.h) -----

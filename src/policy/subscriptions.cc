@@ -1,0 +1,116 @@
+#include "policy/subscriptions.h"
+
+#include <cstring>
+
+#include "core/encoding.h"
+
+namespace gh::policy {
+
+size_t SubscriptionRegistry::DigestHash::operator()(const crypto::Sha256Digest& d) const noexcept {
+  size_t h;
+  std::memcpy(&h, d.data(), sizeof h);  // a digest is uniformly distributed already
+  return h;
+}
+
+Result<std::shared_ptr<const SubscriptionRegistry>> SubscriptionRegistry::build(
+    const config::ProxyConfig& config) {
+  auto reg = std::make_shared<SubscriptionRegistry>();
+  for (const auto& p : config.products) {
+    auto info = std::make_unique<ProductInfo>();
+    info->id = p.id;
+    info->name = p.name;
+    info->subscription_required = p.subscription_required;
+    for (const auto& api : p.apis)
+      reg->membership_.emplace_back(api, info.get());
+    reg->products_.push_back(std::move(info));
+  }
+  for (const auto& s : config.subscriptions) {
+    const std::string where =
+        s.where.file + ":" + std::to_string(s.where.line) + ": subscription '" + s.id + "'";
+    Entry e;
+    e.info = std::make_unique<SubscriptionInfo>();
+    e.info->id = s.id;
+    e.info->name = s.name;
+    e.info->scope = s.scope;
+    if (s.scope.rfind("/products/", 0) == 0) {
+      std::string_view id = std::string_view(s.scope).substr(10);
+      for (const auto& p : reg->products_)
+        if (p->id == id) e.info->product = p.get();
+    }
+    e.active = s.state == "active";
+    size_t index = reg->entries_.size();
+    for (const std::string* key : {&s.primary_key, &s.secondary_key}) {
+      if (key->empty()) continue;
+      crypto::Sha256Digest digest;
+      if (key->rfind("sha256:", 0) == 0) {
+        auto raw = core::hex_decode(std::string_view(*key).substr(7));
+        if (!raw || raw->size() != digest.size()) {
+          return unexpected(ErrorKind::InvalidArgument,
+                            where + ": a sha256: key needs 64 hexadecimal digits");
+        }
+        std::memcpy(digest.data(), raw->data(), digest.size());
+      } else {
+        digest = crypto::sha256(*key);
+      }
+      auto [it, fresh] = reg->by_key_.emplace(digest, index);
+      if (!fresh && it->second != index) {
+        return unexpected(ErrorKind::Conflict, where + ": a key is also used by subscription '" +
+                                                   reg->entries_[it->second].info->id + "'");
+      }
+    }
+    reg->entries_.push_back(std::move(e));
+  }
+  return std::shared_ptr<const SubscriptionRegistry>(std::move(reg));
+}
+
+std::vector<const ProductInfo*> SubscriptionRegistry::products_of(std::string_view api) const {
+  std::vector<const ProductInfo*> out;
+  for (const auto& [a, p] : membership_)
+    if (a == api) out.push_back(p);
+  return out;
+}
+
+SubscriptionCheck SubscriptionRegistry::check(std::string_view api, bool api_requires_key,
+                                              std::optional<std::string_view> key) const {
+  SubscriptionCheck out;
+  if (key) {
+    auto it = by_key_.find(crypto::sha256(*key));
+    if (it == by_key_.end() || !entries_[it->second].active) {
+      out.outcome = SubscriptionCheck::Outcome::Invalid;
+      return out;
+    }
+    const SubscriptionInfo& sub = *entries_[it->second].info;
+    std::string_view scope = sub.scope;
+    bool granted = false;
+    if (scope == "/" || scope == "/apis") {
+      granted = true;
+    } else if (scope.rfind("/apis/", 0) == 0) {
+      granted = scope.substr(6) == api;
+    } else if (sub.product) {
+      for (const auto& [a, p] : membership_) {
+        if (a == api && p == sub.product) {
+          granted = true;
+          out.product = p;  // product policies apply only in a product context
+        }
+      }
+    }
+    if (!granted) {
+      out.outcome = SubscriptionCheck::Outcome::Invalid;
+      out.product = nullptr;
+      return out;
+    }
+    out.subscription = &sub;
+    return out;
+  }
+  // No key: an open product containing the API, else the API's own setting.
+  for (const auto& [a, p] : membership_) {
+    if (a == api && !p->subscription_required) {
+      out.product = p;
+      return out;
+    }
+  }
+  if (api_requires_key) out.outcome = SubscriptionCheck::Outcome::Missing;
+  return out;
+}
+
+}  // namespace gh::policy
