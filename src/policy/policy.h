@@ -76,8 +76,11 @@ struct LoadContext {
   Services* services = nullptr;                      // process-wide state; null when linting
   BackendCatalog* backends = nullptr;                // null when linting
   const CertificateCatalog* certificates = nullptr;  // null when linting
-  const ApiInfo* api = nullptr;                      // null at global and product scope
-  const OperationInfo* operation = nullptr;          // null above operation scope
+  /// Trust anchors and CRLs for client certificates (configuration `client_certificates.ca`,
+  /// `.crls`); null when none are configured or when linting.
+  const x509::TrustStore* client_trust = nullptr;
+  const ApiInfo* api = nullptr;              // null at global and product scope
+  const OperationInfo* operation = nullptr;  // null above operation scope
   /// `gatehouse policy lint`: check syntax and semantics, fetch nothing, resolve no ids.
   bool lint = false;
 };
