@@ -68,8 +68,12 @@ struct RateEntry {
   int64_t slot_ms = 1;
   int64_t head_slot = 0;  // the newest slot in the ring (slot s covers [s*slot_ms, (s+1)*slot_ms))
   int64_t total = 0;      // sum of counts
+  int64_t newest_ms = 0;  // the newest call counted
   int64_t last_used_ms = 0;
   std::array<uint32_t, kSlots> counts{};
+  // When the newest call of each slot came, from the slot's start (slot_ms < 2^16 for 300 s): a
+  // slot counts until that call leaves the window, so a burst's Retry-After is exact.
+  std::array<uint16_t, kSlots> newest_offset{};
 
   void reset(int64_t period, int64_t now) {
     *this = RateEntry{};
@@ -78,9 +82,11 @@ struct RateEntry {
     slot_ms = std::max<int64_t>(1, ceil_div_positive(period, kSlots - 1));
     head_slot = floor_div(now, slot_ms);
   }
-  uint32_t& at(int64_t slot) {
-    return counts[static_cast<size_t>(((slot % kSlots) + kSlots) % kSlots)];
+  static size_t index(int64_t slot) {
+    return static_cast<size_t>(((slot % kSlots) + kSlots) % kSlots);
   }
+  uint32_t& at(int64_t slot) { return counts[index(slot)]; }
+  int64_t newest_in(int64_t slot) const { return slot * slot_ms + newest_offset[index(slot)]; }
 
   /// Moves the ring to `now`; returns the time to use (never earlier than the newest slot, so a
   /// clock stepping back does not count into slots that were already cleared).
@@ -89,36 +95,49 @@ struct RateEntry {
     if (slot <= head_slot) return std::max(now, head_slot * slot_ms);
     if (slot - head_slot >= kSlots) {
       counts.fill(0);
+      newest_offset.fill(0);
       total = 0;
     } else {
       for (int64_t s = head_slot + 1; s <= slot; ++s) {
         total -= at(s);
         at(s) = 0;
+        newest_offset[index(s)] = 0;
       }
     }
     head_slot = slot;
     return now;
   }
-  /// The oldest slot that may hold a call of the window (now - period, now].
-  int64_t oldest_counted(int64_t now) const {
+  /// Counts `amount` at `now` (after advance(now): in the head slot).
+  void add(int64_t now, int64_t amount) {
+    at(head_slot) += static_cast<uint32_t>(amount);
+    total += amount;
+    uint16_t& newest = newest_offset[index(head_slot)];
+    newest = std::max(newest, static_cast<uint16_t>(now - head_slot * slot_ms));
+    newest_ms = std::max(newest_ms, now);
+  }
+  /// The oldest slot that may hold a call of the window (now - period, now]: older ones lie
+  /// wholly before it.
+  int64_t oldest_slot(int64_t now) const {
     return std::max(floor_div(now - period_ms, slot_ms), head_slot - kSlots + 1);
   }
+  /// Whether slot s (from oldest_slot(now) on) still counts: its newest call is in the window.
+  bool counts_at(int64_t s, int64_t now) const { return newest_in(s) + period_ms > now; }
   int64_t counted(int64_t now) {
     int64_t n = total;
-    for (int64_t s = head_slot - kSlots + 1; s < oldest_counted(now); ++s)
+    int64_t oldest = oldest_slot(now);
+    for (int64_t s = head_slot - kSlots + 1; s < oldest; ++s)
       n -= at(s);
+    if (!counts_at(oldest, now)) n -= at(oldest);
     return n;
   }
-  bool idle(int64_t now) const {
-    return total == 0 || (head_slot + 1) * slot_ms + period_ms <= now;
-  }
-  /// Milliseconds until `excess` units have aged out of the window.
+  bool idle(int64_t now) const { return total == 0 || newest_ms + period_ms <= now; }
+  /// Milliseconds until `excess` units have left the window.
   int64_t wait_for(int64_t excess, int64_t now) {
     int64_t seen = 0;
-    for (int64_t s = oldest_counted(now); s <= head_slot; ++s) {
+    for (int64_t s = oldest_slot(now); s <= head_slot; ++s) {
+      if (!counts_at(s, now)) continue;
       seen += at(s);
-      // Slot s stops counting once (s + 1) * slot_ms <= now - period.
-      if (seen >= excess) return (s + 1) * slot_ms + period_ms - now;
+      if (seen >= excess) return newest_in(s) + period_ms - now;
     }
     return period_ms;  // more than the window can ever hold
   }
@@ -236,8 +255,7 @@ CounterStore::RateResult CounterStore::acquire_rate(std::string_view key, int64_
   RateResult r;
   if (count + amount <= limit) {
     // A slot holds at most `limit` units (policies bound limits to int32).
-    e->at(e->head_slot) += static_cast<uint32_t>(amount);
-    e->total += amount;
+    e->add(now, amount);
     r.admitted = true;
     r.remaining = limit - count - amount;
     r.at_ms = now;
@@ -260,7 +278,7 @@ void CounterStore::release_rate(std::string_view key, int64_t period_seconds, in
   if (e == nullptr || e->period_ms != period_ms || amount <= 0) return;
   now = e->advance(now);
   int64_t slot = floor_div(at_ms, e->slot_ms);
-  if (slot < e->oldest_counted(now) || slot > e->head_slot) return;
+  if (slot < e->oldest_slot(now) || slot > e->head_slot || !e->counts_at(slot, now)) return;
   uint32_t& c = e->at(slot);
   uint32_t take = static_cast<uint32_t>(std::min<int64_t>(amount, c));
   c -= take;

@@ -5,11 +5,13 @@
 // (a subscription id or a counter-key value plus what identifies the limit).
 //
 // Rate counters are sliding windows kept as a ring of 64 slots, each 1/63 of the renewal period
-// (rounded up to a millisecond). A slot counts as long as any part of it may lie inside the last
-// renewal period, so the store counts a superset of the calls of the true window: it never admits
-// more than `limit` units in any window of `period`, and a unit stops counting between `period`
-// and `period + period/63` after it was admitted (the only inexactness: it may refuse up to that
-// much longer). Retry-After is the time until enough slots age out, rounded up to a second.
+// (rounded up to a millisecond), with a count and the time of its newest call. A slot counts
+// until its newest call leaves the window, so the store counts a superset of the calls of the
+// true window: it never admits more than `limit` units in any window of `period`, and a call
+// stops counting between `period` and `period + period/63` after it was admitted (the only
+// inexactness: it may refuse up to that much longer than an exact log would). Retry-After is
+// the time until enough slots leave the window, rounded up to a second: for a burst, exactly
+// the period.
 //
 // Quota counters are fixed windows aligned to a start time (calls and bytes; period 0 = one
 // window for ever).

@@ -37,9 +37,21 @@ TEST(CounterStoreRate, AdmitsTheLimitThenRefusesWithTheWaitUntilTheOldestCallAge
   auto refused = store.acquire_rate("k", 5, 10);
   EXPECT_FALSE(refused.admitted);
   EXPECT_EQ(refused.remaining, 0);
-  // The calls of t=0 leave the window at t=10 s plus at most one slot (10000/63 ms, rounded up).
-  EXPECT_EQ(refused.retry_after_seconds, 8);
+  // The calls of t=0 leave the window at t=10 s.
+  EXPECT_EQ(refused.retry_after_seconds, 7);
   EXPECT_EQ(store.rate_count("k", 10), 5);
+}
+
+TEST(CounterStoreRate, ABurstWaitsExactlyThePeriod) {
+  FakeClock clock(1'800'000'000'123);
+  CounterStore store(clock);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(store.acquire_rate("k", 3, 90).admitted);
+  EXPECT_EQ(store.acquire_rate("k", 3, 90).retry_after_seconds, 90);
+  clock.advance_ms(89'999);
+  EXPECT_FALSE(store.acquire_rate("k", 3, 90).admitted);
+  clock.advance_ms(1);
+  EXPECT_TRUE(store.acquire_rate("k", 3, 90).admitted);
 }
 
 TEST(CounterStoreRate, WindowSlides) {
@@ -60,9 +72,11 @@ TEST(CounterStoreRate, WindowSlides) {
     EXPECT_TRUE(store.acquire_rate("k", 5, 10).admitted) << i;
   auto r = store.acquire_rate("k", 5, 10);
   EXPECT_FALSE(r.admitted);
-  // Next to age out: the two calls of t0+5 s, at t0+15 s (+ one slot).
+  // Next to age out: the two calls of t0+5 s, at t0+15 s.
   EXPECT_EQ(r.retry_after_seconds, 5);
-  clock.set_ms(t0 + 15'200);
+  clock.set_ms(t0 + 14'999);
+  EXPECT_FALSE(store.acquire_rate("k", 5, 10).admitted);
+  clock.set_ms(t0 + 15'000);
   EXPECT_TRUE(store.acquire_rate("k", 5, 10).admitted);
 }
 
@@ -75,13 +89,13 @@ TEST(CounterStoreRate, RetryAfterCountsEnoughCallsForTheAmountAsked) {
     ASSERT_TRUE(store.acquire_rate("k", 4, 60).admitted);
   }
   clock.set_ms(t0 + 30'000);
-  // One unit frees at t0+60 s; three units need the call of t0+20 s gone too: t0+80 s.
+  // One unit frees at t0+60 s; three need the call of t0+20 s gone too: at t0+80 s.
   auto one = store.acquire_rate("k", 4, 60, 1);
   EXPECT_FALSE(one.admitted);
-  EXPECT_EQ(one.retry_after_seconds, 31);
+  EXPECT_EQ(one.retry_after_seconds, 30);
   auto three = store.acquire_rate("k", 4, 60, 3);
   EXPECT_FALSE(three.admitted);
-  EXPECT_EQ(three.retry_after_seconds, 51);
+  EXPECT_EQ(three.retry_after_seconds, 50);
   auto too_many = store.acquire_rate("k", 4, 60, 5);
   EXPECT_FALSE(too_many.admitted);
   EXPECT_EQ(too_many.retry_after_seconds, 60);
