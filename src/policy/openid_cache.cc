@@ -1,0 +1,339 @@
+#include "policy/openid_cache.h"
+
+#include <algorithm>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
+#include <limits>
+
+#include "core/event_log.h"
+#include "core/strings.h"
+#include "jose/json.h"
+
+namespace gh::policy {
+namespace {
+
+namespace asio = net::asio;
+namespace json = boost::json;
+
+// Discovery documents are a few KiB (Entra's ~2 KiB); nesting is shallow.
+constexpr jose::JsonLimits kMetadataLimits{256 * 1024, 16};
+constexpr size_t kMaxIssuerLength = 2048;
+constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+
+bool is_printable(std::string_view s) noexcept {
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u >= 0x20 && u != 0x7f;
+  });
+}
+
+bool is_loopback_host(std::string_view host) {
+  if (core::iequals(host, "localhost")) return true;
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(std::string(host), ec);
+  return !ec && address.is_loopback();
+}
+
+bool is_success(unsigned status) noexcept {
+  return status >= 200 && status < 300;
+}
+
+// A fetch error names the URL it failed for, query included: keep only the redacted form.
+std::string scrub(std::string message, std::string_view url) {
+  const std::string redacted = redact_url(url);
+  if (redacted.size() == url.size()) return message;
+  for (size_t at = message.find(url); at != std::string::npos;
+       at = message.find(url, at + redacted.size())) {
+    message.replace(at, url.size(), redacted);
+  }
+  return message;
+}
+
+// Text from a fetched document (a JWK's reason for being skipped) kept printable and short.
+std::string printable_excerpt(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size() && i < 200; ++i) {
+    const auto u = static_cast<unsigned char>(s[i]);
+    out += u >= 0x20 && u < 0x7f ? s[i] : '?';
+  }
+  if (s.size() > 200) out += "...";
+  return out;
+}
+
+core::Unexpected fetch_failed(std::string message) {
+  return unexpected(ErrorKind::Unavailable, std::move(message));
+}
+
+}  // namespace
+
+bool is_fetchable_url(std::string_view url) noexcept {
+  if (url.empty() || !is_printable(url) || url.find(' ') != std::string_view::npos) return false;
+  bool tls = false;
+  std::string_view rest;
+  if (url.size() > 8 && core::iequals(url.substr(0, 8), "https://")) {
+    tls = true;
+    rest = url.substr(8);
+  } else if (url.size() > 7 && core::iequals(url.substr(0, 7), "http://")) {
+    rest = url.substr(7);
+  } else {
+    return false;
+  }
+  const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (authority.empty() || authority.find('@') != std::string_view::npos) return false;
+  if (tls) return true;
+  std::string_view host = authority;
+  if (host.front() == '[') {
+    const size_t close = host.find(']');
+    if (close == std::string_view::npos) return false;
+    host = host.substr(1, close - 1);
+  } else if (const size_t colon = host.rfind(':'); colon != std::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  return is_loopback_host(host);
+}
+
+std::string redact_url(std::string_view url) {
+  return std::string(url.substr(0, url.find_first_of("?#")));
+}
+
+Result<OpenIdMetadata> parse_openid_metadata(std::string_view text) {
+  auto doc = jose::parse_strict_json_object(text, kMetadataLimits);
+  if (!doc) {
+    return unexpected(ErrorKind::InvalidArgument, "the discovery document is not a JSON object");
+  }
+  const json::value* issuer = doc->if_contains("issuer");
+  if (issuer == nullptr || !issuer->is_string() || issuer->get_string().empty()) {
+    return unexpected(ErrorKind::InvalidArgument, "the discovery document has no issuer");
+  }
+  const std::string_view issuer_text = issuer->get_string();
+  if (issuer_text.size() > kMaxIssuerLength || !is_printable(issuer_text)) {
+    return unexpected(ErrorKind::InvalidArgument,
+                      "the discovery document's issuer is not printable text of at most 2048 "
+                      "characters");
+  }
+  const json::value* jwks_uri = doc->if_contains("jwks_uri");
+  if (jwks_uri == nullptr || !jwks_uri->is_string()) {
+    return unexpected(ErrorKind::InvalidArgument, "the discovery document has no jwks_uri");
+  }
+  if (!is_fetchable_url(jwks_uri->get_string())) {
+    return unexpected(ErrorKind::InvalidArgument,
+                      "the discovery document's jwks_uri is not an https:// URL (or http:// to a "
+                      "loopback host)");
+  }
+  return OpenIdMetadata{std::string(issuer_text), std::string(jwks_uri->get_string())};
+}
+
+// ---------------------------------------------------------------------------------------------
+
+OpenIdSource::OpenIdSource(OpenIdCache& cache, std::string url)
+    : cache_(cache), url_(std::move(url)) {}
+
+std::shared_ptr<const OpenIdConfiguration> OpenIdSource::current(int64_t now) const noexcept {
+  auto config = current_.load(std::memory_order_acquire);
+  if (config && now - config->fetched_at > cache_.options().max_staleness.count()) return nullptr;
+  return config;
+}
+
+bool OpenIdSource::fetch_possible(int64_t now) const {
+  std::lock_guard lock(mutex_);
+  return in_flight_ || now - last_attempt_ >= cache_.options().min_refetch_interval.count();
+}
+
+bool OpenIdSource::start_fetch(int64_t now) {
+  {
+    std::lock_guard lock(mutex_);
+    if (in_flight_) return true;
+    if (now - last_attempt_ < cache_.options().min_refetch_interval.count()) return false;
+    in_flight_ = true;
+    last_attempt_ = now;
+    next_refresh_at_.store(kNever, std::memory_order_relaxed);
+  }
+  fetches_.fetch_add(1, std::memory_order_relaxed);
+  cache_.spawn_fetch(shared_from_this(), now);
+  return true;
+}
+
+size_t OpenIdSource::waiting() const {
+  std::lock_guard lock(mutex_);
+  return waiters_.size();
+}
+
+// The initiation of wait(): a named type, not a lambda inside the co_await (g++ 12).
+struct OpenIdSource::WaitInitiation {
+  OpenIdSource* source;
+  template <typename Handler>
+  void operator()(Handler&& handler) const {
+    auto executor = asio::get_associated_executor(handler);
+    source->enqueue(Waiter{std::forward<Handler>(handler), asio::make_work_guard(executor)});
+  }
+};
+
+net::awaitable<void> OpenIdSource::wait() {
+  using Token = asio::use_awaitable_t<net::Executor>;
+  co_await asio::async_initiate<const Token&, void()>(WaitInitiation{this}, Token{});
+}
+
+void OpenIdSource::enqueue(Waiter waiter) {
+  {
+    std::lock_guard lock(mutex_);
+    if (in_flight_) {
+      waiters_.push_back(std::move(waiter));
+      return;
+    }
+  }
+  // Nothing to wait for: resume through the executor, never inline inside the initiation.
+  asio::post(waiter.work.get_executor(), std::move(waiter.handler));
+}
+
+void OpenIdSource::finish(Result<std::shared_ptr<const OpenIdConfiguration>> fetched,
+                          int64_t attempted_at) {
+  const auto& options = cache_.options();
+  int64_t next_refresh = attempted_at + options.min_refetch_interval.count();
+  const bool ok = fetched.has_value();
+  if (ok) {
+    next_refresh =
+        std::max(next_refresh, (*fetched)->fetched_at + options.refresh_interval.count());
+    // Published before the waiters are resumed, so that they see it.
+    current_.store(std::move(*fetched), std::memory_order_release);
+  } else {
+    const bool serving = current_.load(std::memory_order_relaxed) != nullptr;
+    core::log_event("warn", "openid-config fetch failed",
+                    {{"url", redact_url(url_)},
+                     {"error", fetched.error().message},
+                     {"keys", serving ? "serving the last good keys" : "no keys yet"}});
+  }
+  std::vector<Waiter> waiters;
+  bool first = false;
+  {
+    std::lock_guard lock(mutex_);
+    in_flight_ = false;
+    waiters.swap(waiters_);
+    first = !first_done_;
+    first_done_ = true;
+    next_refresh_at_.store(next_refresh, std::memory_order_relaxed);
+  }
+  // Counted once the source is ready for the next attempt (tests wait on the counters).
+  if (!ok) failures_.fetch_add(1, std::memory_order_relaxed);
+  for (Waiter& w : waiters) {
+    // Each waiter resumes on its own worker's loop; the post keeps that loop's work count.
+    asio::post(w.work.get_executor(), std::move(w.handler));
+  }
+  if (first) cache_.first_fetch_done();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+OpenIdCache::OpenIdCache(const core::Clock& clock, Options options, DocumentFetcher fetcher)
+    : clock_(clock),
+      options_(std::move(options)),
+      fetcher_(std::move(fetcher)),
+      work_(asio::make_work_guard(io_.get_executor())) {
+  if (!fetcher_) {
+    fetcher_ = [fetch_options = options_.fetch](std::string url) {
+      return http::fetch_url(std::move(url), fetch_options);
+    };
+  }
+  thread_ = std::thread([this] { io_.run(); });
+}
+
+OpenIdCache::~OpenIdCache() {
+  work_.reset();
+  io_.stop();
+  thread_.join();
+}
+
+std::shared_ptr<OpenIdSource> OpenIdCache::source(const std::string& url) {
+  std::shared_ptr<OpenIdSource> created;
+  {
+    std::lock_guard lock(sources_mutex_);
+    auto it = sources_.find(url);
+    if (it != sources_.end()) return it->second;
+    created = std::make_shared<OpenIdSource>(*this, url);
+    sources_.emplace(url, created);
+  }
+  {
+    std::lock_guard lock(first_mutex_);
+    ++first_pending_;
+  }
+  created->start_fetch(clock_.now_unix());
+  return created;
+}
+
+bool OpenIdCache::wait_for_first_fetches(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(first_mutex_);
+  return first_cv_.wait_for(lock, timeout, [this] { return first_pending_ == 0; });
+}
+
+void OpenIdCache::first_fetch_done() {
+  std::lock_guard lock(first_mutex_);
+  if (first_pending_ > 0) --first_pending_;
+  first_cv_.notify_all();
+}
+
+uint64_t OpenIdCache::fetches() const {
+  std::lock_guard lock(sources_mutex_);
+  uint64_t n = 0;
+  for (const auto& [url, source] : sources_)
+    n += source->fetches();
+  return n;
+}
+
+uint64_t OpenIdCache::failures() const {
+  std::lock_guard lock(sources_mutex_);
+  uint64_t n = 0;
+  for (const auto& [url, source] : sources_)
+    n += source->failures();
+  return n;
+}
+
+void OpenIdCache::spawn_fetch(std::shared_ptr<OpenIdSource> source, int64_t attempted_at) {
+  asio::co_spawn(io_, run_fetch(std::move(source), attempted_at), asio::detached);
+}
+
+net::awaitable<void> OpenIdCache::run_fetch(std::shared_ptr<OpenIdSource> source,
+                                            int64_t attempted_at) {
+  auto fetched = co_await fetch_configuration(source->url());
+  source->finish(std::move(fetched), attempted_at);
+}
+
+net::awaitable<Result<std::shared_ptr<const OpenIdConfiguration>>> OpenIdCache::fetch_configuration(
+    std::string url) {
+  auto metadata_doc = co_await fetcher_(url);
+  if (!metadata_doc)
+    co_return fetch_failed("metadata: " + scrub(metadata_doc.error().message, url));
+  if (!is_success(metadata_doc->status)) {
+    co_return fetch_failed("metadata answered HTTP " + std::to_string(metadata_doc->status));
+  }
+  auto metadata = parse_openid_metadata(metadata_doc->body);
+  if (!metadata) co_return fetch_failed(metadata.error().message);
+
+  const std::string jwks_uri = metadata->jwks_uri;
+  auto jwks_doc = co_await fetcher_(jwks_uri);
+  if (!jwks_doc) co_return fetch_failed("jwks: " + scrub(jwks_doc.error().message, jwks_uri));
+  if (!is_success(jwks_doc->status)) {
+    co_return fetch_failed("jwks_uri answered HTTP " + std::to_string(jwks_doc->status));
+  }
+  auto set_doc = jose::parse_strict_json_object(jwks_doc->body, jose::kJwkSetLimits);
+  if (!set_doc) co_return fetch_failed("the JWKS is not a JSON object");
+  // Bounded work per token without kid, and per JWKS parse: keep the first max_keys keys.
+  if (json::value* list = set_doc->if_contains("keys"); list != nullptr && list->is_array()) {
+    json::array& keys = list->get_array();
+    if (keys.size() > options_.max_keys) {
+      keys.erase(keys.begin() + static_cast<std::ptrdiff_t>(options_.max_keys), keys.end());
+    }
+  }
+  auto set = jose::JwkSet::parse(json::serialize(*set_doc));
+  if (!set)
+    co_return fetch_failed("no usable key in the JWKS: " + printable_excerpt(set.error().message));
+
+  auto config = std::make_shared<OpenIdConfiguration>();
+  config->issuer = std::move(metadata->issuer);
+  config->jwks_uri = jwks_uri;
+  config->keys = std::make_shared<const jose::JwkSet>(std::move(*set));
+  config->fetched_at = clock_.now_unix();
+  co_return std::shared_ptr<const OpenIdConfiguration>(std::move(config));
+}
+
+}  // namespace gh::policy
