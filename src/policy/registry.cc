@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "policy/validate_client_certificate.h"
+
 // Each kind's factory is declared in its own header; one line per kind below.
 // (Blocks by area keep additions from different changes apart.)
 
@@ -18,6 +20,7 @@ const std::vector<PolicyKind> kKinds = {
     // Tokens.
 
     // Client certificates.
+    {"validate-client-certificate", &make_validate_client_certificate, kInbound, kAnyScope},
 
     // Throttling.
 
