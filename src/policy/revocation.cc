@@ -544,18 +544,22 @@ net::awaitable<Result<std::string>> RevocationChecker::single_flight(std::string
 
 namespace {
 
-// Completes a flight however its coroutine ends (normally, or destroyed with its event loop):
-// stores the result, forgets the flight and wakes every waiter on its own executor.
+// Completes a flight however its coroutine ends: normally, or destroyed with its event loop
+// (shutdown). Only a normal end wakes the waiters: during shutdown their loops may be gone
+// already, and they wake on their own timers anyway.
 class FlightCompletion {
  public:
-  FlightCompletion(std::function<void(Result<std::string>)> finish) : finish_(std::move(finish)) {}
-  ~FlightCompletion() {
-    if (finish_) finish_(std::move(result));
-  }
+  explicit FlightCompletion(std::function<void(Result<std::string>, bool wake)> finish)
+      : finish_(std::move(finish)) {}
+  ~FlightCompletion() { finish_(std::move(result), finished); }
+  FlightCompletion(const FlightCompletion&) = delete;
+  FlightCompletion& operator=(const FlightCompletion&) = delete;
+
   Result<std::string> result = unexpected(ErrorKind::Unavailable, "fetch abandoned");
+  bool finished = false;
 
  private:
-  std::function<void(Result<std::string>)> finish_;
+  std::function<void(Result<std::string>, bool)> finish_;
 };
 
 }  // namespace
@@ -564,7 +568,7 @@ net::awaitable<void> RevocationChecker::run_flight(std::shared_ptr<RevocationChe
                                                    std::shared_ptr<Flight> flight,
                                                    std::string flight_key,
                                                    http::FetchRequest request, size_t max_body) {
-  FlightCompletion completion([self, flight, flight_key](Result<std::string> result) {
+  FlightCompletion completion([self, flight, flight_key](Result<std::string> result, bool wake) {
     std::vector<std::shared_ptr<net::SteadyTimer>> waiters;
     {
       std::lock_guard lock(flight->mutex);
@@ -577,6 +581,7 @@ net::awaitable<void> RevocationChecker::run_flight(std::shared_ptr<RevocationChe
       auto it = self->flights_.find(flight_key);
       if (it != self->flights_.end() && it->second == flight) self->flights_.erase(it);
     }
+    if (!wake) return;
     for (auto& timer : waiters) {
       // Timers are not thread-safe: cancel each on its own worker's loop.
       net::asio::post(timer->get_executor(), [timer] { timer->cancel(); });
@@ -599,6 +604,7 @@ net::awaitable<void> RevocationChecker::run_flight(std::shared_ptr<RevocationChe
   } else {
     completion.result = std::move(fetched->body);
   }
+  completion.finished = true;
 }
 
 }  // namespace gh::policy
