@@ -127,31 +127,32 @@ Result<OpenIdMetadata> parse_openid_metadata(std::string_view text) {
 
 // ---------------------------------------------------------------------------------------------
 
-OpenIdSource::OpenIdSource(OpenIdCache& cache, std::string url)
-    : cache_(cache), url_(std::move(url)) {}
+OpenIdSource::OpenIdSource(OpenIdCache& cache, const OpenIdCacheOptions& options, std::string url)
+    : options_(options), url_(std::move(url)), cache_(&cache) {}
 
 std::shared_ptr<const OpenIdConfiguration> OpenIdSource::current(int64_t now) const noexcept {
   auto config = current_.load(std::memory_order_acquire);
-  if (config && now - config->fetched_at > cache_.options().max_staleness.count()) return nullptr;
+  if (config && now - config->fetched_at > options_.max_staleness.count()) return nullptr;
   return config;
 }
 
 bool OpenIdSource::fetch_possible(int64_t now) const {
   std::lock_guard lock(mutex_);
-  return in_flight_ || now - last_attempt_ >= cache_.options().min_refetch_interval.count();
+  return in_flight_ ||
+         (cache_ != nullptr && now - last_attempt_ >= options_.min_refetch_interval.count());
 }
 
 bool OpenIdSource::start_fetch(int64_t now) {
-  {
-    std::lock_guard lock(mutex_);
-    if (in_flight_) return true;
-    if (now - last_attempt_ < cache_.options().min_refetch_interval.count()) return false;
-    in_flight_ = true;
-    last_attempt_ = now;
-    next_refresh_at_.store(kNever, std::memory_order_relaxed);
-  }
+  std::lock_guard lock(mutex_);
+  if (in_flight_) return true;
+  if (cache_ == nullptr) return false;
+  if (now - last_attempt_ < options_.min_refetch_interval.count()) return false;
+  in_flight_ = true;
+  last_attempt_ = now;
+  next_refresh_at_.store(kNever, std::memory_order_relaxed);
   fetches_.fetch_add(1, std::memory_order_relaxed);
-  cache_.spawn_fetch(shared_from_this(), now);
+  // Under the lock, so that the cache cannot go away in between (abandon() takes it too).
+  cache_->spawn_fetch(shared_from_this(), now);
   return true;
 }
 
@@ -187,9 +188,21 @@ void OpenIdSource::enqueue(Waiter waiter) {
   asio::post(waiter.work.get_executor(), std::move(waiter.handler));
 }
 
+void OpenIdSource::abandon() {
+  std::vector<Waiter> waiters;
+  {
+    std::lock_guard lock(mutex_);
+    cache_ = nullptr;
+    in_flight_ = false;
+    waiters.swap(waiters_);
+  }
+  for (Waiter& w : waiters)
+    asio::post(w.work.get_executor(), std::move(w.handler));
+}
+
 void OpenIdSource::finish(Result<std::shared_ptr<const OpenIdConfiguration>> fetched,
                           int64_t attempted_at) {
-  const auto& options = cache_.options();
+  const auto& options = options_;
   int64_t next_refresh = attempted_at + options.min_refetch_interval.count();
   const bool ok = fetched.has_value();
   if (ok) {
@@ -206,8 +219,10 @@ void OpenIdSource::finish(Result<std::shared_ptr<const OpenIdConfiguration>> fet
   }
   std::vector<Waiter> waiters;
   bool first = false;
+  OpenIdCache* cache = nullptr;
   {
     std::lock_guard lock(mutex_);
+    cache = cache_;
     in_flight_ = false;
     waiters.swap(waiters_);
     first = !first_done_;
@@ -220,7 +235,8 @@ void OpenIdSource::finish(Result<std::shared_ptr<const OpenIdConfiguration>> fet
     // Each waiter resumes on its own worker's loop; the post keeps that loop's work count.
     asio::post(w.work.get_executor(), std::move(w.handler));
   }
-  if (first) cache_.first_fetch_done();
+  // finish() runs on the cache's thread, which the cache joins before it goes away.
+  if (first && cache != nullptr) cache->first_fetch_done();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -242,6 +258,11 @@ OpenIdCache::~OpenIdCache() {
   work_.reset();
   io_.stop();
   thread_.join();
+  // A waiter's handler holds work on its worker's loop: leaving it queued would keep that loop
+  // from ever finishing.
+  std::lock_guard lock(sources_mutex_);
+  for (const auto& [url, source] : sources_)
+    source->abandon();
 }
 
 std::shared_ptr<OpenIdSource> OpenIdCache::source(const std::string& url) {
@@ -250,7 +271,7 @@ std::shared_ptr<OpenIdSource> OpenIdCache::source(const std::string& url) {
     std::lock_guard lock(sources_mutex_);
     auto it = sources_.find(url);
     if (it != sources_.end()) return it->second;
-    created = std::make_shared<OpenIdSource>(*this, url);
+    created = std::make_shared<OpenIdSource>(*this, options_, url);
     sources_.emplace(url, created);
   }
   {

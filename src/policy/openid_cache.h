@@ -21,8 +21,9 @@
 // its query, never a document's content).
 //
 // Fetches run on the cache's own thread and event loop; the fetcher is injectable (tests serve
-// documents from a loopback server or from memory). The cache must outlive every policy holding
-// one of its sources (it lives in policy::Services for the life of the process).
+// documents from a loopback server or from memory). The cache lives in policy::Services for the
+// life of the process; a source that outlives it (a policy destroyed later) serves what it has
+// and fetches nothing, and requests waiting when the cache goes away are resumed.
 
 #include <atomic>
 #include <boost/asio/any_completion_handler.hpp>
@@ -80,10 +81,18 @@ using DocumentFetcher =
 
 class OpenIdCache;
 
+struct OpenIdCacheOptions {
+  std::chrono::seconds refresh_interval{3600};     // APIM: every hour
+  std::chrono::seconds min_refetch_interval{300};  // APIM: at most once per 5 min
+  std::chrono::seconds max_staleness{86400};       // serve last good keys this long at most
+  size_t max_keys = 100;                           // keys kept from a JWKS (Entra keeps 100)
+  http::FetchOptions fetch;                        // for the default fetcher
+};
+
 /// The cache entry of one openid-config URL. Thread-safe.
 class OpenIdSource : public std::enable_shared_from_this<OpenIdSource> {
  public:
-  OpenIdSource(OpenIdCache& cache, std::string url);
+  OpenIdSource(OpenIdCache& cache, const OpenIdCacheOptions& options, std::string url);
   OpenIdSource(const OpenIdSource&) = delete;
   OpenIdSource& operator=(const OpenIdSource&) = delete;
 
@@ -125,10 +134,12 @@ class OpenIdSource : public std::enable_shared_from_this<OpenIdSource> {
   struct WaitInitiation;
 
   void enqueue(Waiter waiter);
+  /// At shutdown: no fetch will finish any more; resumes whoever waits (they find no new keys).
+  void abandon();
   /// Called on the cache's thread when a fetch ends.
   void finish(Result<std::shared_ptr<const OpenIdConfiguration>> fetched, int64_t attempted_at);
 
-  OpenIdCache& cache_;
+  const OpenIdCacheOptions options_;
   const std::string url_;
   std::atomic<std::shared_ptr<const OpenIdConfiguration>> current_;
   std::atomic<int64_t> next_refresh_at_{0};  // INT64_MAX while a fetch is in flight
@@ -142,22 +153,17 @@ class OpenIdSource : public std::enable_shared_from_this<OpenIdSource> {
   int64_t last_attempt_ = INT64_MIN / 2;  // guarded by mutex_
   bool first_done_ = false;               // guarded by mutex_
   std::vector<Waiter> waiters_;           // guarded by mutex_
+  OpenIdCache* cache_;  // guarded by mutex_; null once the cache is gone (shutdown)
 };
 
 class OpenIdCache {
  public:
-  struct Options {
-    std::chrono::seconds refresh_interval{3600};     // APIM: every hour
-    std::chrono::seconds min_refetch_interval{300};  // APIM: at most once per 5 min
-    std::chrono::seconds max_staleness{86400};       // serve last good keys this long at most
-    size_t max_keys = 100;                           // keys kept from a JWKS (Entra keeps 100)
-    http::FetchOptions fetch;                        // for the default fetcher
-  };
+  using Options = OpenIdCacheOptions;
 
   /// `fetcher` null: http::fetch_url with options.fetch. Starts the fetch thread.
   OpenIdCache(const core::Clock& clock, Options options, DocumentFetcher fetcher = nullptr);
   explicit OpenIdCache(const core::Clock& clock) : OpenIdCache(clock, Options{}) {}
-  /// Stops the fetch thread; fetches in flight are abandoned.
+  /// Stops the fetch thread; fetches in flight are abandoned and their waiters resumed.
   ~OpenIdCache();
   OpenIdCache(const OpenIdCache&) = delete;
   OpenIdCache& operator=(const OpenIdCache&) = delete;

@@ -260,5 +260,28 @@ TEST_F(OpenIdCacheTest, WaitWithoutFetchInFlightReturnsAtOnce) {
   EXPECT_EQ(source->fetches(), 1u);  // within the min interval: start_fetch did not fetch
 }
 
+TEST_F(OpenIdCacheTest, WaitersAreResumedWhenTheCacheGoesAway) {
+  gate_->open = false;  // the first fetch never finishes
+  auto cache = make_cache();
+  auto source = cache->source(kMetadataUrl);
+  std::atomic<int> resumed{0}, on_own_thread{0};
+  net::asio::io_context io(1);
+  std::thread worker([&] {
+    net::asio::co_spawn(
+        io.get_executor(),
+        wait_for_keys(source, clock_.unix(), std::this_thread::get_id(), &resumed, &on_own_thread),
+        net::asio::detached);
+    io.run();
+  });
+  wait_until([&] { return source->waiting() == 1; });
+  cache.reset();
+  worker.join();  // would hang if the waiter kept its loop's work
+  EXPECT_EQ(resumed.load(), 1);
+  EXPECT_EQ(source->current(clock_.unix()), nullptr);
+  clock_.advance(3600);
+  EXPECT_FALSE(source->start_fetch(clock_.unix()));
+  EXPECT_FALSE(source->fetch_possible(clock_.unix()));
+}
+
 }  // namespace
 }  // namespace gh::policy
