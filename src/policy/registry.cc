@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <vector>
 
+#include "policy/validate_azure_ad_token.h"
 #include "policy/validate_client_certificate.h"
+#include "policy/validate_jwt.h"
 
 // Each kind's factory is declared in its own header; one line per kind below.
 // (Blocks by area keep additions from different changes apart.)
@@ -18,6 +20,8 @@ const std::vector<PolicyKind> kKinds = {
     // Request and response changes, backends.
 
     // Tokens.
+    {"validate-jwt", &make_validate_jwt, kInbound, kAnyScope},
+    {"validate-azure-ad-token", &make_validate_azure_ad_token, kInbound, kAnyScope},
 
     // Client certificates.
     {"validate-client-certificate", &make_validate_client_certificate, kInbound, kAnyScope},
