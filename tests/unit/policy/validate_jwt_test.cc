@@ -486,6 +486,48 @@ TEST_F(ValidateJwtTest, VerifiedTokensAreCachedButClaimsAreCheckedEveryTime) {
   EXPECT_LE(services_.verified_tokens->size(), 1u);
 }
 
+// The two examples of apim-policies.md §2.7, as written there.
+TEST_F(ValidateJwtTest, ReferenceExamplesLoadVerbatim) {
+  const std::string entra =
+      R"(<validate-jwt header-name="Authorization" failed-validation-httpcode="401"
+    failed-validation-error-message="Unauthorized. Access token is missing or invalid.">
+    <openid-config url="https://login.microsoftonline.com/contoso.onmicrosoft.com/.well-known/openid-configuration" />
+    <audiences><audience>00001111-aaaa-2222-bbbb-3333cccc4444</audience></audiences>
+    <required-claims><claim name="id" match="all"><value>insert claim here</value></claim></required-claims>
+</validate-jwt>)";
+  EXPECT_TRUE(load(entra));
+
+  const std::string hmac =
+      R"(<validate-jwt header-name="Authorization" require-scheme="Bearer" output-token-variable-name="jwt">
+    <issuer-signing-keys><key>{{jwt-signing-key}}</key></issuer-signing-keys>
+    <audiences><audience>@(context.Request.OriginalUrl.Host)</audience></audiences>
+    <issuers><issuer>contoso.com</issuer></issuers>
+    <required-claims><claim name="group" match="any"><value>finance</value><value>logistics</value></claim></required-claims>
+</validate-jwt>)";
+  NamedValues named;
+  named["jwt-signing-key"] = NamedValue{core::base64_encode(test::hmac_secret()), true};
+  auto doc = parse_policy_document("<policies>" + hmac + "</policies>", "test.xml", named);
+  ASSERT_TRUE(doc) << doc.error().message;
+  auto p = make_validate_jwt(doc->children.front(), load_);
+  ASSERT_TRUE(p) << p.error().message;
+
+  json::object c = claims();
+  c["iss"] = "contoso.com";
+  c["aud"] = "api.contoso.com";
+  c["group"] = json::array{"logistics"};
+  auto call = bearer(hs256(c));
+  call->ctx.request.host = "api.contoso.com";
+  call->ctx.request.scheme = "https";
+  call->ctx.request.path = "/orders";
+  EXPECT_EQ((*p)->apply(call->ctx), Flow::Continue);
+  ASSERT_NE(call->ctx.variable("jwt"), nullptr);
+
+  auto other_host = bearer(hs256(c));
+  other_host->ctx.request.host = "evil.example";
+  other_host->ctx.request.scheme = "https";
+  expect_refused(**p, *other_host, "TokenAudienceNotAllowed");
+}
+
 // --- openid-config -----------------------------------------------------------------------------
 
 class ValidateJwtOpenIdTest : public ValidateJwtTest {
