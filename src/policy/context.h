@@ -134,6 +134,7 @@ struct Deferred {
   const Policy* policy = nullptr;
   std::string key;
   int64_t amount = 0;
+  int64_t stamp = 0;  // the policy's own: when (or in which window) it counted, for a refund
 };
 
 class RequestContext {

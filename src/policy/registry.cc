@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "policy/rate_limit.h"
+#include "policy/rate_limit_by_key.h"
 #include "policy/validate_azure_ad_token.h"
 #include "policy/validate_client_certificate.h"
 #include "policy/validate_jwt.h"
@@ -27,6 +29,8 @@ const std::vector<PolicyKind> kKinds = {
     {"validate-client-certificate", &make_validate_client_certificate, kInbound, kAnyScope},
 
     // Throttling.
+    {"rate-limit",        &make_rate_limit,        kInbound, kProductScope | kApiScope | kOperationScope},
+    {"rate-limit-by-key", &make_rate_limit_by_key, kInbound, kAnyScope},
 
 };
 // clang-format on
