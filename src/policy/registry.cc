@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "policy/quota.h"
+#include "policy/quota_by_key.h"
 #include "policy/rate_limit.h"
 #include "policy/rate_limit_by_key.h"
 #include "policy/validate_azure_ad_token.h"
@@ -31,6 +33,8 @@ const std::vector<PolicyKind> kKinds = {
     // Throttling.
     {"rate-limit",        &make_rate_limit,        kInbound, kProductScope | kApiScope | kOperationScope},
     {"rate-limit-by-key", &make_rate_limit_by_key, kInbound, kAnyScope},
+    {"quota",             &make_quota,             kInbound, kProductScope},
+    {"quota-by-key",      &make_quota_by_key,      kInbound, kAnyScope},
 
 };
 // clang-format on
