@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <vector>
 
+#include "policy/check_header.h"
+#include "policy/ip_filter.h"
 #include "policy/quota.h"
 #include "policy/quota_by_key.h"
 #include "policy/rate_limit.h"
 #include "policy/rate_limit_by_key.h"
+#include "policy/set_variable.h"
 #include "policy/validate_azure_ad_token.h"
 #include "policy/validate_client_certificate.h"
 #include "policy/validate_jwt.h"
@@ -20,6 +23,9 @@ namespace {
 // clang-format off
 const std::vector<PolicyKind> kKinds = {
     // Expressions and flow helpers.
+    {"set-variable", &make_set_variable, kAnySection, kAnyScope},
+    {"check-header", &make_check_header, kInbound, kAnyScope},
+    {"ip-filter", &make_ip_filter, kInbound, kAnyScope},
 
     // Request and response changes, backends.
 
