@@ -164,6 +164,9 @@ class RequestContext {
   // The backend's response and changes on the way to the client.
   std::optional<BackendResponseView> backend_response;
   std::vector<FieldChange> response_header_changes;
+  /// set-status outside return-response when there is no ctx.response yet: the status (and
+  /// reason, "" = the standard phrase) to give the backend's response on its way to the client.
+  std::optional<std::pair<uint16_t, std::string>> response_status_override;
 
   /// Set: the gateway answers with this (return-response, a failed policy). Outbound changes
   /// still apply when on-error/outbound add headers to it.

@@ -4,11 +4,16 @@
 #include <vector>
 
 #include "policy/check_header.h"
+#include "policy/cors.h"
 #include "policy/ip_filter.h"
 #include "policy/quota.h"
 #include "policy/quota_by_key.h"
 #include "policy/rate_limit.h"
 #include "policy/rate_limit_by_key.h"
+#include "policy/return_response.h"
+#include "policy/set_header.h"
+#include "policy/set_query_parameter.h"
+#include "policy/set_status.h"
 #include "policy/set_variable.h"
 #include "policy/validate_azure_ad_token.h"
 #include "policy/validate_client_certificate.h"
@@ -28,6 +33,11 @@ const std::vector<PolicyKind> kKinds = {
     {"ip-filter", &make_ip_filter, kInbound, kAnyScope},
 
     // Request and response changes, backends.
+    {"set-header", &make_set_header, kAnySection, kAnyScope},
+    {"set-query-parameter", &make_set_query_parameter, kInbound | kBackend, kAnyScope},
+    {"set-status", &make_set_status, kAnySection, kAnyScope},
+    {"return-response", &make_return_response, kAnySection, kAnyScope},
+    {"cors", &make_cors, kInbound, kAnyScope},
 
     // Tokens.
     {"validate-jwt", &make_validate_jwt, kInbound, kAnyScope},
