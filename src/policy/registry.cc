@@ -3,14 +3,19 @@
 #include <algorithm>
 #include <vector>
 
+#include "policy/authentication_basic.h"
+#include "policy/authentication_certificate.h"
+#include "policy/authentication_managed_identity.h"
 #include "policy/check_header.h"
 #include "policy/cors.h"
+#include "policy/forward_request.h"
 #include "policy/ip_filter.h"
 #include "policy/quota.h"
 #include "policy/quota_by_key.h"
 #include "policy/rate_limit.h"
 #include "policy/rate_limit_by_key.h"
 #include "policy/return_response.h"
+#include "policy/set_backend_service.h"
 #include "policy/set_header.h"
 #include "policy/set_query_parameter.h"
 #include "policy/set_status.h"
@@ -38,6 +43,11 @@ const std::vector<PolicyKind> kKinds = {
     {"set-status", &make_set_status, kAnySection, kAnyScope},
     {"return-response", &make_return_response, kAnySection, kAnyScope},
     {"cors", &make_cors, kInbound, kAnyScope},
+    {"authentication-basic", &make_authentication_basic, kInbound, kAnyScope},
+    {"authentication-certificate", &make_authentication_certificate, kInbound, kAnyScope},
+    {"authentication-managed-identity", &make_authentication_managed_identity, kInbound, kAnyScope},
+    {"set-backend-service", &make_set_backend_service, kInbound | kBackend, kAnyScope},
+    {"forward-request", &make_forward_request, kBackend, kAnyScope},
 
     // Tokens.
     {"validate-jwt", &make_validate_jwt, kInbound, kAnyScope},

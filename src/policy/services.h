@@ -18,6 +18,7 @@ class OpenIdCache;        // policy/openid_cache.h
 class CounterStore;       // policy/counter_store.h
 class RevocationChecker;  // policy/revocation.h
 class TokenProvider;      // policy/token_provider.h
+class ManagedIdentityTokenCache;  // policy/managed_identity_tokens.h
 
 struct Services {
   explicit Services(const core::Clock& c) : clock(c) {}
@@ -27,6 +28,9 @@ struct Services {
   std::shared_ptr<CounterStore> counters;                     // rate-limit*, quota*
   std::shared_ptr<RevocationChecker> revocation;              // validate-client-certificate
   std::shared_ptr<TokenProvider> managed_identity;  // authentication-managed-identity; may be null
+  /// managed_identity's tokens by (resource, client id), shared by all workers and kept across
+  /// reloads; the first authentication-managed-identity factory creates it when null.
+  std::shared_ptr<ManagedIdentityTokenCache> managed_identity_tokens;
 };
 
 }  // namespace gh::policy
