@@ -64,6 +64,7 @@
 //   policies:                          # global scope and fragments (docs/policies/README.md)
 //     global: global.xml               # or global_xml: "<policies>...</policies>"
 //     fragments: {auth: auth.xml}      # <include-fragment fragment-id="auth"/>
+//     fetch_ca: idp-ca.pem             # trust for openid-config/JWKS fetches (default: system)
 //   named_values:                      # {{name}} in policy documents
 //     - name: jwt-issuer
 //       value: ${JWT_ISSUER}           # or file: /run/secrets/x (re-read on change)
@@ -249,6 +250,8 @@ struct Subscription {
 
 struct PolicySettings {
   PolicySource global;
+  /// CA bundle for HTTPS fetches policies make (OpenID metadata, JWKS); empty: system store.
+  std::string fetch_ca;
   std::vector<std::pair<std::string, PolicySource>> fragments;
 };
 

@@ -38,6 +38,47 @@ void header(std::string& out, const char* name, const char* type, const char* he
 
 }  // namespace
 
+namespace {
+constexpr std::array<std::string_view, kPolicyRefusalReasons> kRefusalReasons{
+    "SubscriptionKeyNotFound",
+    "SubscriptionKeyInvalid",
+    "TokenNotPresent",
+    "TokenSignatureInvalid",
+    "TokenAudienceNotAllowed",
+    "TokenIssuerNotAllowed",
+    "TokenExpired",
+    "TokenSignatureKeyNotFound",
+    "TokenClaimNotFound",
+    "TokenClaimValueNotAllowed",
+    "JwtInvalid",
+    "HeaderNotFound",
+    "HeaderValueNotAllowed",
+    "CallerIpNotAllowed",
+    "CallerIpBlocked",
+    "FailedToParseCallerIP",
+    "RateLimitExceeded",
+    "QuotaExceeded",
+    "ClientCertificateMissing",
+    "ClientCertificateNotTrusted",
+    "ClientCertificateExpired",
+    "ClientCertificateNotYetValid",
+    "ClientCertificateRevoked",
+    "ClientCertificateIdentityNotMatched",
+    "ExpressionValueEvaluationFailure",
+    "ManagedIdentityTokenFailure",
+    "other"};
+}  // namespace
+
+std::span<const std::string_view> policy_refusal_reasons() noexcept {
+  return kRefusalReasons;
+}
+
+size_t policy_refusal_index(std::string_view reason) noexcept {
+  for (size_t i = 0; i + 1 < kRefusalReasons.size(); ++i)
+    if (kRefusalReasons[i] == reason) return i;
+  return kRefusalReasons.size() - 1;
+}
+
 std::string render_prometheus(const std::vector<std::unique_ptr<WorkerMetrics>>& workers,
                               const ProcessMetrics& process) {
   std::string out;
@@ -57,6 +98,14 @@ std::string render_prometheus(const std::vector<std::unique_ptr<WorkerMetrics>>&
     line(out, "gatehouse_gateway_errors_total", "reason=\"" + std::string(reason) + "\"",
          sum(workers,
              [e](const WorkerMetrics& m) -> const WorkerCounter& { return m.gateway_errors[e]; }));
+  }
+  header(out, "gatehouse_policy_refusals_total", "counter",
+         "Requests refused by a policy or the subscription check, by LastError reason.");
+  const auto reasons = policy_refusal_reasons();
+  for (size_t r = 0; r < reasons.size(); ++r) {
+    line(out, "gatehouse_policy_refusals_total", "reason=\"" + std::string(reasons[r]) + "\"",
+         sum(workers,
+             [r](const WorkerMetrics& m) -> const WorkerCounter& { return m.policy_refusals[r]; }));
   }
   header(out, "gatehouse_request_duration_seconds", "histogram",
          "Time from request head received to response complete.");

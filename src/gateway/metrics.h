@@ -4,7 +4,9 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "http/error_response.h"
@@ -31,10 +33,18 @@ inline constexpr std::array<double, 12> kDurationBucketsSeconds = {
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10};
 inline constexpr size_t kProxyErrorCount = static_cast<size_t>(http::ProxyError::Internal) + 1;
 
+/// Why policies refused requests (LastError.Reason), as metric labels: a fixed table, so that
+/// counting needs no map; reasons outside it count as "other".
+std::span<const std::string_view> policy_refusal_reasons() noexcept;
+/// The index of `reason` in policy_refusal_reasons() (the last entry is "other").
+size_t policy_refusal_index(std::string_view reason) noexcept;
+inline constexpr size_t kPolicyRefusalReasons = 27;
+
 /// One worker's counters; the scrape sums them across workers.
 struct WorkerMetrics {
   std::array<WorkerCounter, 6> responses_by_class;  // index 1..5 = 1xx..5xx, 0 = other
   std::array<WorkerCounter, kProxyErrorCount> gateway_errors;
+  std::array<WorkerCounter, kPolicyRefusalReasons> policy_refusals;
   std::array<WorkerCounter, kDurationBucketsSeconds.size() + 1> duration_buckets;  // last = +Inf
   WorkerCounter duration_micros_sum;
   WorkerCounter requests;

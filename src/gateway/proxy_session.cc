@@ -12,12 +12,14 @@
 #include "core/event_log.h"
 #include "core/strings.h"
 #include "crypto/ossl_ptr.h"
+#include "gateway/policy_run.h"
 #include "http/error_response.h"
 #include "http/forward_head.h"
 #include "http/forwarding.h"
 #include "http/framing.h"
 #include "http/head_scanner.h"
 #include "http/local_handler.h"
+#include "policy/context.h"
 
 namespace gh::gateway {
 
@@ -45,6 +47,8 @@ struct ClientInfo {
   uint16_t local_port = 0;
   bool tls = false;
   std::string cert_thumbprint;  // SHA-1, upper-case hex; empty without a client certificate
+  /// The handshake's client certificate and chain, for policies (built once per connection).
+  std::optional<policy::ClientCertificate> certificate;
 };
 
 /// One request/response exchange, for the access log and metrics.
@@ -139,10 +143,17 @@ enum class RelayOutcome : uint8_t {
 const boost::system::error_category& kHttpCategory =
     bhttp::make_error_code(bhttp::error::bad_chunk).category();
 
-/// Scratch space one session reuses for every exchange: serialized heads and coalesced writes.
+/// Scratch space one session reuses for every exchange: serialized heads and coalesced writes,
+/// and the views and edits a policy pipeline needs (capacity kept across requests).
 struct SessionBuffers {
   std::string head;
   std::string scratch;
+  std::vector<http::HeaderField> fields;
+  std::vector<std::string_view> drop;
+  std::string extra;
+  std::vector<http::HeaderField> response_fields;
+  std::vector<std::string_view> response_drop;
+  std::string response_extra;
 };
 
 /// Writes `bufs` as one contiguous buffer when small (one syscall, one TLS record), else gathered.
@@ -246,6 +257,9 @@ struct ForwardState {
   bool response_started = false;
   http::ProxyError error = http::ProxyError::BadGateway;
   std::string error_message;
+  milliseconds backend_response{0};  // forward-request's timeout, else timeouts.backend_response
+  policy::RequestContext* ctx = nullptr;  // set when the operation has policies
+  const policy::Pipeline* pipeline = nullptr;
 };
 
 /// One attempt: request to the backend, response back to the client. Retry means the pooled
@@ -320,7 +334,7 @@ awaitable<ForwardResult> forward(WorkerState& ws, const Snapshot& snap, ClientSt
     rp.header_limit(kBackendHeaderLimit);
     rp.body_limit(boost::none);
     if (st.head_request) rp.skip(true);
-    lowest(backend).expires_after(timeouts.backend_response);
+    lowest(backend).expires_after(st.backend_response);
     auto [ec, n] = co_await bhttp::async_read_header(backend, conn.buffer, rp, use_tuple);
     if (ec) {
       if (chunk) ws.give_buffer(std::move(chunk));
@@ -364,11 +378,43 @@ awaitable<ForwardResult> forward(WorkerState& ws, const Snapshot& snap, ClientSt
       st.client_keep_alive = false;
     }
   }
-  ex.status = status;
+  http::ResponseAdditions response_additions{st.client_version, st.client_keep_alive, framing,
+                                             ex.request_id};
+  if (st.ctx) {
+    // Outbound policies see the backend's head before anything reaches the client.
+    sb.response_fields.clear();
+    for (const auto& f : res)
+      sb.response_fields.push_back({f.name_string(), f.value()});
+    st.ctx->backend_response =
+        policy::BackendResponseView{static_cast<uint16_t>(status), sb.response_fields};
+    auto verdict = co_await run_response_policies(*st.pipeline, *st.ctx);
+    if (verdict == PolicyVerdict::Respond) {
+      // The backend's body is not relayed: that connection cannot be reused.
+      if (chunk) ws.give_buffer(std::move(chunk));
+      sb.head =
+          gateway_response_bytes(*st.ctx, ex.request_id, !st.client_keep_alive, st.head_request);
+      ex.status = st.ctx->response->status;
+      st.response_started = true;
+      lowest(client).expires_after(kErrorWriteTimeout);
+      auto [ec, n] = co_await asio::async_write(client, asio::buffer(sb.head), use_tuple);
+      if (ec) co_return ForwardResult::ClientGone;
+      co_return ForwardResult::Done;
+    }
+    sb.response_drop.clear();
+    sb.response_extra.clear();
+    field_edits(sb.response_fields, st.ctx->response_header_changes, sb.response_drop,
+                sb.response_extra);
+    response_additions.drop = sb.response_drop;
+    response_additions.extra = sb.response_extra;
+    if (const auto& o = st.ctx->response_status_override) {
+      response_additions.status = o->first;
+      response_additions.reason = o->second;
+    }
+  }
+  ex.status = response_additions.status != 0 ? response_additions.status : status;
   st.response_started = true;
   sb.head.clear();
-  http::write_forward_response_head(
-      sb.head, res, {st.client_version, st.client_keep_alive, framing, ex.request_id});
+  http::write_forward_response_head(sb.head, res, response_additions);
 
   if (bodiless) {
     lowest(client).expires_after(timeouts.backend_response);
@@ -713,8 +759,6 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
       continue;
     }
     ex.api = m.route->api_name;
-    const auto& target_backend = *snap->backends[m.route->backend_index];
-    ex.backend = target_backend.id;
     if (snap->config.limits.max_body_bytes > 0 &&
         framing.framing == http::BodyFraming::ContentLength &&
         framing.content_length > snap->config.limits.max_body_bytes) {
@@ -723,7 +767,87 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
       break;
     }
 
-    // 5. The request as the backend sees it.
+    // 5. Policies: the subscription check, inbound and backend sections. Operations without any
+    // skip all of it (the plain proxy path allocates nothing here).
+    const PolicySet& policies = *snap->policies;
+    const OperationPolicies& op_policies =
+        policies.for_route(m.route->api_index, m.operation ? m.operation->index : 0);
+    std::optional<policy::RequestContext> pctx;
+    const policy::Pipeline* pipeline = nullptr;
+    size_t backend_index = m.route->backend_index;
+    std::string policy_target;
+    sb.drop.clear();
+    sb.extra.clear();
+    // Forwarded client-certificate headers reach the backend only from trusted front proxies.
+    const policy::PeerTrust peer = policies.cert_source->peer_trust(client.ip);
+    for (const auto& f : req) {
+      if (policies.cert_source->must_strip(f.name_string(), peer))
+        sb.drop.push_back(f.name_string());
+    }
+    if (!op_policies.trivial) {
+      auto& ctx = pctx.emplace(policies.services->clock);
+      sb.fields.clear();
+      for (const auto& f : req)
+        sb.fields.push_back({f.name_string(), f.value()});
+      const size_t q = target.find('?');
+      ctx.request.method = req.method_string();
+      ctx.request.target = target;
+      ctx.request.path = target.substr(0, q);
+      ctx.request.query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+      ctx.request.host = host;
+      ctx.request.scheme = client.tls ? "https" : "http";
+      ctx.request.port = client.local_port;
+      ctx.request.client_ip = client.ip;
+      ctx.request.listener = client.listener;
+      ctx.request.request_id = ex.request_id;
+      ctx.request.headers = sb.fields;
+      for (std::string_view stripped : sb.drop) {  // policies never see spoofed certificates
+        ctx.request_header_changes.push_back(
+            {std::string(stripped), {}, policy::FieldChange::Action::Delete});
+      }
+      auto cert = policies.cert_source->resolve(peer, sb.fields, client.certificate);
+      ctx.client_certificate = std::move(cert.certificate);
+      if (!cert.problem.empty()) {
+        log_event(
+            "warn", "forwarded client certificate ignored",
+            {{"request_id", ex.request_id}, {"header", cert.header}, {"problem", cert.problem}});
+      }
+      PolicyVerdict verdict = co_await run_request_policies(op_policies, policies, ctx, pipeline);
+      if (ctx.last_error) {
+        ex.error = ctx.last_error->reason;
+        ws.metrics().policy_refusals[policy_refusal_index(ctx.last_error->reason)].add();
+      }
+      if (verdict == PolicyVerdict::Respond) {
+        // The body (if any) was not read: keep-alive only when there is none.
+        const bool close = has_body || !client_keep_alive;
+        std::string out =
+            gateway_response_bytes(ctx, ex.request_id, close, req.method() == bhttp::verb::head);
+        ex.status = ctx.response ? ctx.response->status : 200;
+        ex.bytes_out = ctx.response ? ctx.response->body.size() : 0;
+        lowest(stream).expires_after(kErrorWriteTimeout);
+        auto [ec, n] = co_await asio::async_write(stream, asio::buffer(out), use_tuple);
+        ctx.response_bytes = ex.bytes_out;
+        complete_policies(ctx);
+        finish(ws, client, ex);
+        if (ec || close) break;
+        continue;
+      }
+      if (ctx.backend >= 0) backend_index = static_cast<size_t>(ctx.backend);
+      if (ctx.backend_certificate >= 0) {
+        backend_index = static_cast<size_t>(
+            policies
+                .certificate_variants[backend_index][static_cast<size_t>(ctx.backend_certificate)]);
+      }
+      if (!ctx.query_changes.empty()) {
+        policy_target = apply_query_changes(target, ctx.query_changes);
+        target = policy_target;
+      }
+      field_edits(sb.fields, ctx.request_header_changes, sb.drop, sb.extra);
+    }
+    const auto& target_backend = *snap->backends[backend_index];
+    ex.backend = target_backend.id;
+
+    // 6. The request as the backend sees it.
     std::string rewritten;
     std::string_view rest = target;
     if (m.route->strip_path) {
@@ -751,19 +875,29 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
       if (ec) break;
     }
 
-    // 6. Forward, retrying once on a fresh connection when a pooled one turns out stale.
+    // 7. Forward, retrying once on a fresh connection when a pooled one turns out stale.
     ForwardState st;
+    st.backend_response = timeouts.backend_response;
+    if (pctx) {
+      st.ctx = &*pctx;
+      st.pipeline = pipeline;
+      if (pctx->backend_timeout) st.backend_response = *pctx->backend_timeout;
+    }
     st.req_parser = &parser;
     st.request_has_body = has_body;
     st.head_request = req.method() == bhttp::verb::head;
     st.client_keep_alive = client_keep_alive;
     st.client_version = client_version;
-    st.additions = {
-        rewritten, target_backend.host_header, {client.ip, client.tls, client_host}, ex.request_id};
+    st.additions = {rewritten,
+                    target_backend.host_header,
+                    {client.ip, client.tls, client_host},
+                    ex.request_id,
+                    sb.drop,
+                    sb.extra};
     st.request_framing = framing.framing == http::BodyFraming::Chunked ? http::OutFraming::Chunked
                          : has_body                                    ? http::OutFraming::Length
                                                                        : http::OutFraming::None;
-    auto pool = ws.pool(m.route->backend_index);
+    auto pool = ws.pool(backend_index);
     ForwardResult result = ForwardResult::Failed;
     for (int attempt = 0; attempt < 2; ++attempt) {
       // Two statements, not a conditional expression: g++ 12 miscompiles co_await inside ?:.
@@ -802,6 +936,15 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
       ws.metrics().backend_retries.add();
     }
     client_keep_alive = st.client_keep_alive;
+    if (pctx) {
+      pctx->request_bytes = ex.bytes_in;
+      pctx->response_bytes = ex.bytes_out;
+      if (pctx->last_error && ex.error.empty()) {
+        ex.error = pctx->last_error->reason;
+        ws.metrics().policy_refusals[policy_refusal_index(pctx->last_error->reason)].add();
+      }
+      complete_policies(*pctx);
+    }
 
     if (result == ForwardResult::ClientGone) {
       if (ex.status == 0) ex.status = 499;  // nginx's convention: client closed the request
@@ -896,6 +1039,16 @@ awaitable<void> serve_tls(WorkerState* ws, net::Socket socket,
   // through the SSL object for the whole connection; the access log names it by thumbprint.
   if (X509* peer = SSL_get0_peer_certificate(stream.native_handle())) {
     client.cert_thumbprint = net::sha1_thumbprint(peer);
+    policy::ClientCertificate cc{x509::Certificate(crypto::share(peer)),
+                                 {},
+                                 policy::ClientCertificate::Source::Handshake,
+                                 SSL_get_verify_result(stream.native_handle()) == X509_V_OK};
+    // The server side's chain includes the leaf first (SSL_get_peer_cert_chain).
+    if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(stream.native_handle())) {
+      for (int i = 1; i < sk_X509_num(chain); ++i)
+        cc.chain.emplace_back(crypto::share(sk_X509_value(chain, i)));
+    }
+    client.certificate = std::move(cc);
   }
   co_await request_loop(*ws, stream, client, reg.hook());
 }

@@ -67,6 +67,7 @@ Result<RouteTable> RouteTable::build(const std::vector<config::Api>& apis,
   RouteTable table;
   for (const auto& api : apis) {
     Route r;
+    r.api_index = static_cast<size_t>(&api - apis.data());
     r.api_name = api.name;
     r.path = api.path == "/" ? "" : api.path;
     r.host = core::to_lower(api.host);
@@ -79,6 +80,7 @@ Result<RouteTable> RouteTable::build(const std::vector<config::Api>& apis,
     r.backend_index = static_cast<size_t>(it - backend_ids.begin());
     for (const auto& op : api.operations) {
       GH_TRY(auto compiled, compile_operation(op));
+      compiled.index = r.operations.size();
       r.operations.push_back(std::move(compiled));
     }
     table.routes_.push_back(std::move(r));

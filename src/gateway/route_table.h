@@ -12,6 +12,7 @@ namespace gh::gateway {
 /// An operation's URL template split into segments: a literal, or a `{name}` that matches one
 /// non-empty segment.
 struct CompiledOperation {
+  size_t index = 0;  // position in the API's configured operations
   std::string name;
   std::string method;  // upper-case or "*"
   std::vector<std::string> segments;
@@ -19,6 +20,7 @@ struct CompiledOperation {
 };
 
 struct Route {
+  size_t api_index = 0;  // position in the configured apis
   std::string api_name;
   std::string path;  // "" matches everything
   std::string host;  // lower-case; empty: any

@@ -87,7 +87,11 @@ Result<std::unique_ptr<Server>> Server::start(Options options) {
     GH_TRY(auto local, s->options_.make_local_handler(cfg));
     s->local_ = std::move(local);
   }
-  GH_TRY(auto snap, compile_snapshot(std::move(cfg), 1, s->local_));
+  s->services_ = make_policy_services(core::SystemClock::instance(), cfg);
+  if (s->options_.configure_policy_services) {
+    s->options_.configure_policy_services(*s->services_, s->local_);
+  }
+  GH_TRY(auto snap, compile_snapshot(std::move(cfg), 1, s->local_, s->services_));
   std::string log_error;
   s->log_sink_ = LogSink::open(snap->config.access_log, &log_error);
   if (!s->log_sink_) return unexpected(ErrorKind::Io, log_error);
@@ -123,6 +127,7 @@ Result<std::unique_ptr<Server>> Server::start(Options options) {
                                        std::chrono::system_clock::now().time_since_epoch())
                                        .count();
   s->stamp_ = stat_file(s->options_.config_path);
+  s->remember_watched_files();
   for (auto& w : s->workers_)
     w->start();
   for (const auto& l : snap->config.listeners) {
@@ -196,7 +201,7 @@ Result<void> Server::reload() {
   if (cfg->identity.has_value() != old.identity.has_value()) {
     log_event("warn", "enabling or disabling 'identity' takes effect at the next restart");
   }
-  auto snap = compile_snapshot(std::move(*cfg), generation, local_);
+  auto snap = compile_snapshot(std::move(*cfg), generation, local_, services_);
   if (!snap) return fail(snap.error());
 
   // New listeners are bound before anything changes, so a bind failure rejects the whole reload.
@@ -251,8 +256,15 @@ Result<void> Server::reload() {
   process_.config_loaded_unix = std::chrono::duration_cast<std::chrono::seconds>(
                                     std::chrono::system_clock::now().time_since_epoch())
                                     .count();
+  remember_watched_files();
   log_event("info", "configuration reloaded", {{"generation", std::to_string(generation)}});
   return {};
+}
+
+void Server::remember_watched_files() {
+  watched_.clear();
+  for (const auto& f : current_->policies->watched_files)
+    watched_.emplace_back(f, stat_file(f));
 }
 
 std::string Server::metrics_text() const {
@@ -268,6 +280,15 @@ void Server::watch_config() {
       stamp_ = now;
       log_event("info", "configuration file changed; reloading");
       (void)reload();
+    } else {
+      for (auto& [file, stamp] : watched_) {
+        FileStamp f = stat_file(file);
+        if (f == stamp || f.size < 0) continue;
+        log_event("info", "a file the configuration reads changed; reloading", {{"file", file}});
+        stamp = f;
+        (void)reload();  // on failure the current configuration keeps serving
+        break;
+      }
     }
     watch_config();
   });

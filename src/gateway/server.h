@@ -14,6 +14,7 @@
 #include "gateway/snapshot.h"
 #include "gateway/worker_state.h"
 #include "net/worker.h"
+#include "policy/services.h"
 
 namespace gh::gateway {
 
@@ -31,11 +32,17 @@ class Server {
   using LocalHandlerFactory =
       std::function<Result<std::shared_ptr<http::LocalHandler>>(const config::ProxyConfig& config)>;
 
+  /// Completes the process-wide policy services once at start (the managed-identity token
+  /// source comes from the identity role, which gateway/ must not include).
+  using PolicyServicesHook = std::function<void(policy::Services& services,
+                                                const std::shared_ptr<http::LocalHandler>& local)>;
+
   struct Options {
     std::string config_path;
     config::Environment env;
     AdminStarter start_admin;
     LocalHandlerFactory make_local_handler;
+    PolicyServicesHook configure_policy_services;
   };
 
   /// Loads and compiles the configuration, binds every listener, starts the workers. Fails
@@ -88,6 +95,7 @@ class Server {
   std::unique_ptr<net::SteadyTimer> watch_timer_;
   std::unique_ptr<net::SteadyTimer> maintenance_timer_;
   std::shared_ptr<http::LocalHandler> local_;
+  std::shared_ptr<policy::Services> services_;
 
  public:
   struct FileStamp {
@@ -99,6 +107,10 @@ class Server {
 
  private:
   FileStamp stamp_;
+  /// Files the current configuration reads besides itself (policies, named values,
+  /// certificates): a change reloads, as a change of the configuration file does.
+  std::vector<std::pair<std::string, FileStamp>> watched_;
+  void remember_watched_files();
   std::atomic<bool> draining_{false};
   std::vector<std::unique_ptr<net::Acceptor>> closed_acceptors_;  // kept until exit: their
                                                                   // accept loops may still run

@@ -1,5 +1,6 @@
 #include "gateway/snapshot.h"
 
+#include "gateway/policy_set.h"
 #include "net/listen_socket.h"
 
 namespace gh::gateway {
@@ -17,7 +18,8 @@ std::string listener_key(const config::Listener& l) {
 }
 
 Result<std::shared_ptr<const Snapshot>> compile_snapshot(
-    config::ProxyConfig config, uint64_t generation, std::shared_ptr<http::LocalHandler> local) {
+    config::ProxyConfig config, uint64_t generation, std::shared_ptr<http::LocalHandler> local,
+    std::shared_ptr<policy::Services> services) {
   auto snap = std::make_shared<Snapshot>();
   snap->generation = generation;
   snap->local = std::move(local);
@@ -34,30 +36,14 @@ Result<std::shared_ptr<const Snapshot>> compile_snapshot(
   }
   std::vector<std::string> ids;
   for (const auto& b : config.backends) {
-    auto target = std::make_shared<http::BackendTarget>();
-    target->id = b.id;
-    target->tls = b.scheme == "https";
-    uint16_t default_port = target->tls ? 443 : 80;
-    // IPv6 literals are stored without brackets; Host needs them (RFC 9110 §7.2).
-    std::string host = b.host.find(':') != std::string::npos ? "[" + b.host + "]" : b.host;
-    target->host_header = b.port == default_port ? host : host + ":" + std::to_string(b.port);
-    target->base_path = b.base_path;
-    target->max_idle = b.max_idle_connections;
-    auto eps = net::resolve_endpoints(b.host, b.port);
-    if (!eps)
-      return unexpected(eps.error().with_context(where(b.where) + "backend '" + b.id + "'"));
-    target->endpoints = std::move(*eps);
-    if (target->tls) {
-      auto tls = net::BackendTls::create(b.tls, b.host);
-      if (!tls)
-        return unexpected(tls.error().with_context(where(b.where) + "backend '" + b.id + "'"));
-      target->tls_context = std::move(*tls);
-    }
+    GH_TRY(auto target, make_backend_target(b));
     ids.push_back(b.id);
     snap->backends.push_back(std::move(target));
   }
   GH_TRY(auto routes, RouteTable::build(config.apis, ids));
   snap->routes = std::move(routes);
+  if (!services) services = make_policy_services(core::SystemClock::instance(), config);
+  GH_TRY(snap->policies, compile_policy_set(config, std::move(services), snap->backends));
   snap->config = std::move(config);
   return std::shared_ptr<const Snapshot>(std::move(snap));
 }

@@ -7,6 +7,7 @@
 
 #include "config/proxy_config.h"
 #include "core/result.h"
+#include "gateway/policy_set.h"
 #include "gateway/route_table.h"
 #include "http/backend_pool.h"
 #include "http/head_scanner.h"
@@ -28,6 +29,8 @@ struct Snapshot {
   /// Endpoints answered in-process (the identity role), asked before API routing; may be null.
   /// Built once at start and carried across reloads.
   std::shared_ptr<http::LocalHandler> local;
+  /// Policies, subscriptions and certificate entities (never null once compiled).
+  std::shared_ptr<const PolicySet> policies;
 };
 
 /// "host:port" identity of a listener: reload keeps a socket open when its key is unchanged.
@@ -37,6 +40,7 @@ std::string listener_key(const config::Listener& l);
 /// the configuration that is wrong; nothing is half-applied.
 Result<std::shared_ptr<const Snapshot>> compile_snapshot(
     config::ProxyConfig config, uint64_t generation,
-    std::shared_ptr<http::LocalHandler> local = nullptr);
+    std::shared_ptr<http::LocalHandler> local = nullptr,
+    std::shared_ptr<policy::Services> services = nullptr);
 
 }  // namespace gh::gateway

@@ -135,6 +135,12 @@ void append_forwarded_element(std::string& out, const ClientHop& hop) {
   out += '"';
 }
 
+bool dropped(std::string_view name, std::span<const std::string_view> drop) {
+  for (auto d : drop)
+    if (core::iequals(d, name)) return true;
+  return false;
+}
+
 }  // namespace
 
 std::string_view reason_phrase(unsigned status) noexcept {
@@ -172,8 +178,10 @@ void write_forward_request_head(std::string& out, const bhttp::request_header<>&
         core::iequals(name, "X-Request-Id")) {
       continue;  // ours to set: a client cannot claim https or choose another host
     }
+    if (!add.drop.empty() && dropped(name, add.drop)) continue;
     append_line(out, name, f.value());
   }
+  out.append(add.extra);
   out += "X-Forwarded-For: ";
   xff.write_prefix(out);
   out.append(add.hop.client_ip);
@@ -193,13 +201,14 @@ void write_forward_response_head(std::string& out, const bhttp::response_header<
                                  const ResponseAdditions& add) {
   const ConnectionTokens named(head);
   out += add.client_version >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ";
-  const unsigned status = head.result_int();
+  const unsigned status = add.status != 0 ? add.status : head.result_int();
   const char code[4] = {char('0' + status / 100 % 10), char('0' + status / 10 % 10),
                         char('0' + status % 10), ' '};
   out.append(code, 4);
   // Beast's reason() fills an empty one with its own table, including "<unknown-status>".
   std::string_view reason = head.reason();
-  if (reason.empty() || reason == bhttp::obsolete_reason(head.result())) {
+  if (add.status != 0) reason = add.reason;
+  if (reason.empty() || (add.status == 0 && reason == bhttp::obsolete_reason(head.result()))) {
     reason = reason_phrase(status);
   }
   out.append(reason);
@@ -219,8 +228,10 @@ void write_forward_response_head(std::string& out, const bhttp::response_header<
       has_te = true;
     }
     if (core::iequals(name, "X-Request-Id")) continue;
+    if (!add.drop.empty() && dropped(name, add.drop)) continue;
     append_line(out, name, f.value());
   }
+  out.append(add.extra);
   if (add.framing == OutFraming::Chunked && !has_te) out += "Transfer-Encoding: chunked\r\n";
   out += "Via: ";
   via.write_prefix(out);

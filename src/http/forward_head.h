@@ -5,6 +5,7 @@
 // is never edited (each edit costs a tree insert and an allocation in Beast's fields).
 
 #include <boost/beast/http/message.hpp>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -33,6 +34,11 @@ struct RequestAdditions {
   std::string_view host_header;  // the backend's Host
   ClientHop hop;                 // for X-Forwarded-*, Forwarded
   std::string_view request_id;
+  /// Client fields left out (names, case-insensitive): changed by policies, or forwarded
+  /// client-certificate headers from a peer that is not a trusted proxy.
+  std::span<const std::string_view> drop = {};
+  /// Fields added after the client's, as "Name: value\r\n" lines (policy changes).
+  std::string_view extra = {};
 };
 
 /// `METHOD target HTTP/1.1`, the client's end-to-end fields (hop-by-hop, Expect and the fields
@@ -47,6 +53,10 @@ struct ResponseAdditions {
   bool keep_alive = true;
   OutFraming framing = OutFraming::Length;
   std::string_view request_id;
+  std::span<const std::string_view> drop = {};  // backend fields left out (policy changes)
+  uint16_t status = 0;                          // set-status: replaces the backend's status
+  std::string_view reason = {};                 // with this reason phrase ("" = standard)
+  std::string_view extra = {};                  // "Name: value\r\n" lines added
 };
 
 /// The status line for the client's version, the backend's end-to-end fields, Via (appended),

@@ -35,7 +35,7 @@ std::string form_decode(std::string_view s) {
 
 /// Applies the recorded changes for `name` to its current value (comma-joined values).
 std::optional<std::string> apply_changes(std::optional<std::string> current,
-                                         const std::vector<FieldChange>& changes,
+                                         std::span<const FieldChange> changes,
                                          std::string_view name, bool case_insensitive) {
   for (const auto& c : changes) {
     bool same = case_insensitive ? core::iequals(c.name, name) : c.name == name;
@@ -101,8 +101,14 @@ std::string_view to_string(Scope s) noexcept {
 }
 
 std::optional<std::string> RequestContext::header(std::string_view name) const {
+  return effective_field(request.headers, request_header_changes, name);
+}
+
+std::optional<std::string> effective_field(std::span<const HeaderField> original,
+                                           std::span<const FieldChange> changes,
+                                           std::string_view name) {
   std::optional<std::string> current;
-  for (const auto& h : request.headers) {
+  for (const auto& h : original) {
     if (!core::iequals(h.name, name)) continue;
     if (!current) {
       current.emplace(h.value);
@@ -111,8 +117,8 @@ std::optional<std::string> RequestContext::header(std::string_view name) const {
       current->append(h.value);
     }
   }
-  if (request_header_changes.empty()) return current;
-  return apply_changes(std::move(current), request_header_changes, name, true);
+  if (changes.empty()) return current;
+  return apply_changes(std::move(current), changes, name, true);
 }
 
 std::optional<std::string> RequestContext::query_parameter(std::string_view name) const {

@@ -129,6 +129,12 @@ struct BackendResponseView {
 
 class Policy;
 
+/// A field's value after `changes` (set-header semantics) applied to `original`: every value
+/// comma-joined, or nullopt when absent. Names compare case-insensitively.
+std::optional<std::string> effective_field(std::span<const HeaderField> original,
+                                           std::span<const FieldChange> changes,
+                                           std::string_view name);
+
 /// Work left for the end of the request (counting that depends on the response).
 struct Deferred {
   const Policy* policy = nullptr;
@@ -150,7 +156,7 @@ class RequestContext {
   const OperationInfo* operation = nullptr;
   const ProductInfo* product = nullptr;  // set only in a product context (§1.2 rule 5)
   const SubscriptionInfo* subscription = nullptr;
-  std::string_view subscription_key;  // the key presented (secret: never log it)
+  std::string subscription_key;  // the valid key presented (secret: never log it)
   std::optional<ClientCertificate> client_certificate;
 
   // Changes on the way to the backend.

@@ -136,17 +136,21 @@ std::shared_ptr<const OpenIdConfiguration> OpenIdSource::current(int64_t now) co
   return config;
 }
 
+int64_t OpenIdSource::min_interval() const noexcept {
+  if (current_.load(std::memory_order_relaxed)) return options_.min_refetch_interval.count();
+  return std::min(options_.min_refetch_interval, options_.retry_without_keys).count();
+}
+
 bool OpenIdSource::fetch_possible(int64_t now) const {
   std::lock_guard lock(mutex_);
-  return in_flight_ ||
-         (cache_ != nullptr && now - last_attempt_ >= options_.min_refetch_interval.count());
+  return in_flight_ || (cache_ != nullptr && now - last_attempt_ >= min_interval());
 }
 
 bool OpenIdSource::start_fetch(int64_t now) {
   std::lock_guard lock(mutex_);
   if (in_flight_) return true;
   if (cache_ == nullptr) return false;
-  if (now - last_attempt_ < options_.min_refetch_interval.count()) return false;
+  if (now - last_attempt_ < min_interval()) return false;
   in_flight_ = true;
   last_attempt_ = now;
   next_refresh_at_.store(kNever, std::memory_order_relaxed);

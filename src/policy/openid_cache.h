@@ -84,9 +84,12 @@ class OpenIdCache;
 struct OpenIdCacheOptions {
   std::chrono::seconds refresh_interval{3600};     // APIM: every hour
   std::chrono::seconds min_refetch_interval{300};  // APIM: at most once per 5 min
-  std::chrono::seconds max_staleness{86400};       // serve last good keys this long at most
-  size_t max_keys = 100;                           // keys kept from a JWKS (Entra keeps 100)
-  http::FetchOptions fetch;                        // for the default fetcher
+  /// While no keys were ever fetched (the IdP was down at start, or is this process's own
+  /// identity role, not yet listening), a new attempt may start this soon after a failed one.
+  std::chrono::seconds retry_without_keys{1};
+  std::chrono::seconds max_staleness{86400};  // serve last good keys this long at most
+  size_t max_keys = 100;                      // keys kept from a JWKS (Entra keeps 100)
+  http::FetchOptions fetch;                   // for the default fetcher
 };
 
 /// The cache entry of one openid-config URL. Thread-safe.
@@ -111,6 +114,8 @@ class OpenIdSource : public std::enable_shared_from_this<OpenIdSource> {
   /// Whether a request waiting now would see a fetch: one is in flight, or one may start
   /// (min_refetch_interval since the last attempt).
   bool fetch_possible(int64_t now) const;
+  /// The minimum time between attempts now: shorter while nothing was ever fetched.
+  int64_t min_interval() const noexcept;
 
   /// Starts a fetch unless one is in flight or the last attempt is less than
   /// min_refetch_interval old. True when a fetch is in flight after the call.
