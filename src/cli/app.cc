@@ -12,6 +12,7 @@ int run(int argc, char** argv) {
   add_serve_command(app, exit_code);
   add_dev_command(app, exit_code);
   add_config_commands(app, exit_code);
+  add_policy_commands(app, exit_code);
   add_jwt_commands(app, exit_code);
   add_cert_commands(app, exit_code);
   add_tenant_commands(app, exit_code);

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "config/proxy_config.h"
+
 namespace CLI {
 class App;
 }
@@ -14,6 +16,9 @@ int run(int argc, char** argv);
 void add_serve_command(CLI::App& app, int& exit_code);
 void add_dev_command(CLI::App& app, int& exit_code);
 void add_config_commands(CLI::App& app, int& exit_code);
+void add_policy_commands(CLI::App& app, int& exit_code);
+/// Lints every policy document a configuration names (stderr); 0 when all are clean.
+int lint_config_policies(const config::ProxyConfig& config);
 void add_jwt_commands(CLI::App& app, int& exit_code);
 void add_cert_commands(CLI::App& app, int& exit_code);
 // The identity role's admin API clients (cli/admin_client.h).

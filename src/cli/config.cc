@@ -25,6 +25,7 @@ int check_config(const std::string& path) {
     fmt::print(stderr, "{}\n", files.error().message);
     return 1;
   }
+  if (lint_config_policies(*config) != 0) return 1;
   fmt::print("{}: ok ({} listeners, {} apis, {} backends)\n", path, config->listeners.size(),
              config->apis.size(), config->backends.size());
   return 0;
