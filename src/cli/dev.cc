@@ -136,6 +136,7 @@ struct DevState {
   std::string api_client_id;
   std::string client_id;
   std::string client_secret;
+  std::string subscription_key;
 };
 
 Result<DevState> ensure_state(const std::string& dir) {
@@ -150,7 +151,8 @@ Result<DevState> ensure_state(const std::string& dir) {
       if (eq != std::string::npos) kv[line.substr(0, eq)] = line.substr(eq + 1);
     }
   }
-  DevState st{kv["tenant_id"], kv["api_client_id"], kv["client_id"], kv["client_secret"]};
+  DevState st{kv["tenant_id"], kv["api_client_id"], kv["client_id"], kv["client_secret"],
+              kv["subscription_key"]};
   bool changed = false;
   for (std::string* id : {&st.tenant_id, &st.api_client_id, &st.client_id}) {
     if (id->empty()) {
@@ -162,10 +164,15 @@ Result<DevState> ensure_state(const std::string& dir) {
     st.client_secret = identity::generate_secret();
     changed = true;
   }
+  if (st.subscription_key.empty()) {  // APIM's keys are 32 hexadecimal digits
+    st.subscription_key = crypto::random_hex(16);
+    changed = true;
+  }
   if (changed) {
     std::string text = "# Written by `gatehouse dev`: the demo tenant's identifiers.\n";
     text += "tenant_id=" + st.tenant_id + "\napi_client_id=" + st.api_client_id +
-            "\nclient_id=" + st.client_id + "\nclient_secret=" + st.client_secret + "\n";
+            "\nclient_id=" + st.client_id + "\nclient_secret=" + st.client_secret +
+            "\nsubscription_key=" + st.subscription_key + "\n";
     GH_TRY_STATUS(core::write_file_atomic(path, text, 0600));
   }
   return st;
@@ -201,7 +208,35 @@ std::string quote_yaml(const std::string& s) {
   return out + "\"";
 }
 
-std::string dev_config(const DevOptions& o, const std::string& dir, const DevState& st) {
+/// The demo API is protected as the seeds protect theirs: a subscription key, then validate-jwt
+/// against the identity role's own OpenID configuration (audience, a role, and azpacr = 2: the
+/// token must come from a certificate, not a secret).
+std::string demo_policy(const DevState& st) {
+  return "    subscription_required: true\n"
+         "    policy_xml: |\n"
+         "      <policies>\n"
+         "        <inbound>\n"
+         "          <base />\n"
+         "          <validate-jwt header-name=\"Authorization\" require-scheme=\"Bearer\"\n"
+         "              failed-validation-httpcode=\"401\">\n"
+         "            <openid-config url=\"{{identity-openid-config}}\" />\n"
+         "            <audiences>\n"
+         "              <audience>api://demo</audience>\n"
+         "              <audience>" +
+         st.api_client_id +
+         "</audience>\n"
+         "            </audiences>\n"
+         "            <required-claims>\n"
+         "              <claim name=\"roles\" match=\"any\"><value>Demo.Read</value></claim>\n"
+         "              <claim name=\"azpacr\"><value>2</value></claim>\n"
+         "            </required-claims>\n"
+         "          </validate-jwt>\n"
+         "        </inbound>\n"
+         "      </policies>\n";
+}
+
+std::string dev_config(const DevOptions& o, const std::string& dir, const DevState& st,
+                       const std::string& authority) {
   return "# Written by `gatehouse dev` at every start; edit a copy and run it with\n"
          "# `gatehouse serve --config FILE` to keep your changes.\n"
          "listeners:\n"
@@ -220,7 +255,20 @@ std::string dev_config(const DevOptions& o, const std::string& dir, const DevSta
          "apis:\n"
          "  - name: demo\n"
          "    path: /demo\n"
-         "    backend_url: ${GATEHOUSE_DEMO_BACKEND}\n"
+         "    backend_url: ${GATEHOUSE_DEMO_BACKEND}\n" +
+         demo_policy(st) +
+         "subscriptions:\n"
+         "  - id: demo\n"
+         "    name: Demo subscription\n"
+         "    scope: /apis/demo\n"
+         "    primary_key: ${DEMO_SUBSCRIPTION_KEY}\n"
+         "named_values:\n"
+         "  - name: identity-openid-config\n"
+         "    value: " +
+         quote_yaml(authority + "/" + st.tenant_id + "/v2.0/.well-known/openid-configuration") +
+         "\n"
+         "policies:\n"
+         "  fetch_ca: ca.pem  # the dev CA signed the identity role's TLS certificate\n"
          "access_log: access.log\n"
          "identity:\n"
          "  data_dir: " +
@@ -310,7 +358,8 @@ int run_dev(const DevOptions& o) {
   std::string url_host =
       listen->host.find(':') != std::string::npos ? "[" + listen->host + "]" : listen->host;
   const std::string authority = "https://" + url_host + ":" + std::to_string(listen->port);
-  if (auto w = core::write_file_atomic(config_path, dev_config(o, dir, *state), 0644); !w) {
+  if (auto w = core::write_file_atomic(config_path, dev_config(o, dir, *state, authority), 0644);
+      !w) {
     std::cerr << "gatehouse dev: " << w.error().message << "\n";
     return 1;
   }
@@ -320,10 +369,12 @@ int run_dev(const DevOptions& o) {
   auto process_env = config::process_environment();
   std::string backend_url = "http://127.0.0.1:" + std::to_string((*demo)->port());
   std::string secret = state->client_secret;
-  options.env = [process_env, backend_url,
-                 secret](std::string_view name) -> std::optional<std::string> {
+  std::string subscription_key = state->subscription_key;
+  options.env = [process_env, backend_url, secret,
+                 subscription_key](std::string_view name) -> std::optional<std::string> {
     if (name == "GATEHOUSE_DEMO_BACKEND") return backend_url;
     if (name == "DEMO_CLIENT_SECRET") return secret;
+    if (name == "DEMO_SUBSCRIPTION_KEY") return subscription_key;
     return process_env(name);
   };
   auto identity = std::make_shared<std::shared_ptr<identity::IdentityService>>();
@@ -360,6 +411,7 @@ int run_dev(const DevOptions& o) {
   add("DEMO_CLIENT_SECRET", state->client_secret);
   add("DEMO_SCOPE", "api://demo/.default");
   add("DEMO_API_URL", authority + "/demo");
+  add("DEMO_SUBSCRIPTION_KEY", state->subscription_key);
   if (auto w = core::write_file_atomic(dir + "/dev.env", env, 0600); !w) {
     std::cerr << "gatehouse dev: " << w.error().message << "\n";
     return 1;
@@ -376,14 +428,14 @@ int run_dev(const DevOptions& o) {
             << "  data dir  " << dir << (ca_created ? "  (new dev CA)" : "  (reused)") << "\n"
             << "  logs      " << dir << "/access.log, " << dir << "/audit.log\n\n"
             << "Next, in another shell: get a token with the demo client's certificate, call the "
-               "demo API with it.\n"
+               "demo API with it and the subscription key.\n"
             << "  . " << dir << "/dev.env\n"
             << "  TOKEN=$(" << self
             << " token get --client-id \"$DEMO_CLIENT_ID\" --cert \"$DEMO_CLIENT_CERT\" "
                "--scope \"$DEMO_SCOPE\")\n"
             << "  curl --cacert \"$GATEHOUSE_CA_BUNDLE\" -H \"Authorization: Bearer $TOKEN\" "
-               "\"$DEMO_API_URL/hello\"\n"
-            << "The same with the demo secret instead of the certificate:\n"
+               "-H \"Ocp-Apim-Subscription-Key: $DEMO_SUBSCRIPTION_KEY\" \"$DEMO_API_URL/hello\"\n"
+            << "A token from the demo secret is refused by the demo API (azpacr 1, not 2):\n"
             << "  " << self
             << " token get --client-id \"$DEMO_CLIENT_ID\" --secret-env DEMO_CLIENT_SECRET "
                "--scope \"$DEMO_SCOPE\" --json\n"

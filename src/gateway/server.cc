@@ -9,6 +9,8 @@
 #include "core/event_log.h"
 #include "gateway/proxy_session.h"
 #include "net/listen_socket.h"
+#include "policy/openid_cache.h"
+#include "policy/openid_cache.h"
 
 namespace gh::gateway {
 
@@ -130,6 +132,12 @@ Result<std::unique_ptr<Server>> Server::start(Options options) {
   s->remember_watched_files();
   for (auto& w : s->workers_)
     w->start();
+  // Policies that read this process's own identity role could not reach it while loading:
+  // fetch again now that the listeners accept, and give the first requests keys to use.
+  if (s->services_->openid) {
+    s->services_->openid->refetch_missing();
+    s->services_->openid->wait_for_first_fetches(std::chrono::seconds(5));
+  }
   for (const auto& l : snap->config.listeners) {
     log_event(
         "info", "listening",

@@ -141,6 +141,16 @@ int64_t OpenIdSource::min_interval() const noexcept {
   return std::min(options_.min_refetch_interval, options_.retry_without_keys).count();
 }
 
+void OpenIdSource::retry_if_missing(int64_t now) {
+  if (current_.load(std::memory_order_acquire)) return;
+  {
+    std::lock_guard lock(mutex_);
+    if (in_flight_) return;
+    last_attempt_ = INT64_MIN / 2;
+  }
+  start_fetch(now);
+}
+
 bool OpenIdSource::fetch_possible(int64_t now) const {
   std::lock_guard lock(mutex_);
   return in_flight_ || (cache_ != nullptr && now - last_attempt_ >= min_interval());
@@ -295,6 +305,17 @@ void OpenIdCache::first_fetch_done() {
   std::lock_guard lock(first_mutex_);
   if (first_pending_ > 0) --first_pending_;
   first_cv_.notify_all();
+}
+
+void OpenIdCache::refetch_missing() {
+  std::vector<std::shared_ptr<OpenIdSource>> sources;
+  {
+    std::lock_guard lock(sources_mutex_);
+    for (const auto& [url, source] : sources_)
+      sources.push_back(source);
+  }
+  for (const auto& s : sources)
+    s->retry_if_missing(clock_.now_unix());
 }
 
 uint64_t OpenIdCache::fetches() const {

@@ -114,6 +114,8 @@ class OpenIdSource : public std::enable_shared_from_this<OpenIdSource> {
   /// Whether a request waiting now would see a fetch: one is in flight, or one may start
   /// (min_refetch_interval since the last attempt).
   bool fetch_possible(int64_t now) const;
+  /// Forgets the last failed attempt when there are no keys, then starts a fetch.
+  void retry_if_missing(int64_t now);
   /// The minimum time between attempts now: shorter while nothing was ever fetched.
   int64_t min_interval() const noexcept;
 
@@ -180,6 +182,11 @@ class OpenIdCache {
   /// Blocks until no source has its first fetch in flight, or `timeout` passes: for start-up,
   /// so the first requests find keys. True when none is left in flight.
   bool wait_for_first_fetches(std::chrono::milliseconds timeout);
+
+  /// Starts a new attempt at once for every source that has no keys yet, whatever the retry
+  /// interval: for when the server has just started listening (a source may be this process's
+  /// own identity role, unreachable while the configuration was loading).
+  void refetch_missing();
 
   const core::Clock& clock() const noexcept { return clock_; }
   const Options& options() const noexcept { return options_; }

@@ -9,6 +9,7 @@ import shlex
 import signal
 import subprocess
 import tempfile
+import time
 import unittest
 
 from harness import TestBackend, free_port, gatehouse_bin, on_cleanup, require_tool, wait_port
@@ -46,13 +47,35 @@ class DevCommand(unittest.TestCase):
 
         on_cleanup(self, stop)
         wait_port(port, proc=proc, what="gatehouse dev")
+        # The port accepts before dev.env is (re)written; the banner comes after it.
+        deadline = time.monotonic() + 30
+        while True:
+            out.seek(0)
+            if "Gatehouse dev is running" in out.read():
+                break
+            self.assertIsNone(proc.poll(), "gatehouse dev exited")
+            self.assertLess(time.monotonic(), deadline, "no banner from gatehouse dev")
+            time.sleep(0.05)
         return proc, out
 
-    def curl(self, env, path):
+    def curl(self, env, path, token=None, key=None):
         curl = require_tool("curl")
+        headers = []
+        if token:
+            headers += ["-H", "Authorization: Bearer " + token]
+        if key:
+            headers += ["-H", "Ocp-Apim-Subscription-Key: " + key]
         return subprocess.run(
-            [curl, "-sS", "--cacert", env["GATEHOUSE_CA_BUNDLE"], "-w", "\n%{http_code}",
-             env["DEMO_API_URL"] + path], capture_output=True, text=True, timeout=20)
+            [curl, "-sS", "--cacert", env["GATEHOUSE_CA_BUNDLE"], "-w", "\n%{http_code}"] +
+            headers + [env["DEMO_API_URL"] + path], capture_output=True, text=True, timeout=20)
+
+    def token(self, env, flag):
+        r = subprocess.run(
+            [gatehouse_bin(), "token", "get", "--client-id", env["DEMO_CLIENT_ID"],
+             "--scope", env["DEMO_SCOPE"]] + flag,
+            env=dict(os.environ, **env), capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout.strip()
 
     def test_dev_serves_the_demo_api_over_tls_and_reuses_its_data_dir(self):
         tmp = tempfile.mkdtemp(prefix="gh-dev-")
@@ -63,12 +86,27 @@ class DevCommand(unittest.TestCase):
         env = read_env_file(os.path.join(data_dir, "dev.env"))
         self.assertEqual(env["GATEHOUSE_AUTHORITY"], "https://127.0.0.1:%d" % port)
         self.assertEqual(env["DEMO_API_URL"], "https://127.0.0.1:%d/demo" % port)
-        result = self.curl(env, "/hello")
+        self.assertRegex(env["DEMO_SUBSCRIPTION_KEY"], r"^[0-9a-f]{32}$")
+
+        # The demo API is protected like the seeds' APIs: a subscription key, and a token for
+        # api://demo with the demo role that was obtained with a certificate (azpacr 2).
+        cert_token = self.token(env, ["--cert", env["DEMO_CLIENT_CERT"]])
+        result = self.curl(env, "/hello", cert_token, env["DEMO_SUBSCRIPTION_KEY"])
         self.assertEqual(result.returncode, 0, result.stderr)
         body, status = result.stdout.rsplit("\n", 1)
-        self.assertEqual(status, "200")
+        self.assertEqual(status, "200", body)
         self.assertIn("Hello from the Gatehouse demo API", body)
         self.assertIn('"path": "/demo/hello"', body)
+        body, status = self.curl(env, "/hello", cert_token).stdout.rsplit("\n", 1)
+        self.assertEqual(status, "401")
+        self.assertIn("missing subscription key", body)
+        body, status = self.curl(env, "/hello", None, env["DEMO_SUBSCRIPTION_KEY"]).stdout.rsplit(
+            "\n", 1)
+        self.assertEqual((status, body), ("401", '{ "statusCode": 401, "message": "JWT not present." }'))
+        secret_token = self.token(env, ["--secret-env", "DEMO_CLIENT_SECRET"])
+        body, status = self.curl(env, "/hello", secret_token,
+                                 env["DEMO_SUBSCRIPTION_KEY"]).stdout.rsplit("\n", 1)
+        self.assertEqual((status, body), ("401", '{ "statusCode": 401, "message": "Invalid JWT." }'))
 
         # Private keys, the demo secret and the admin token are not readable by others.
         for key in ("ca.key", "tls.key", "demo-client.pem", "dev.env", "dev-state",
@@ -98,6 +136,7 @@ class DevCommand(unittest.TestCase):
         out.seek(0)
         banner = out.read()
         self.assertIn("curl --cacert", banner)
+        self.assertIn("Ocp-Apim-Subscription-Key: $DEMO_SUBSCRIPTION_KEY", banner)
         self.assertIn("token get --client-id", banner)
         self.assertIn(". %s/dev.env" % data_dir, banner)
 
@@ -114,9 +153,9 @@ class DevCommand(unittest.TestCase):
             self.assertEqual(f.read(), ca_before)
         env2 = read_env_file(os.path.join(data_dir, "dev.env"))
         for name in ("GATEHOUSE_TENANT_ID", "DEMO_CLIENT_ID", "DEMO_CLIENT_SECRET",
-                     "GATEHOUSE_ADMIN_TOKEN"):
+                     "GATEHOUSE_ADMIN_TOKEN", "DEMO_SUBSCRIPTION_KEY"):
             self.assertEqual(env2[name], env[name], name)
-        result = self.curl(env, "/again")
+        result = self.curl(env, "/again", cert_token, env["DEMO_SUBSCRIPTION_KEY"])
         self.assertTrue(result.stdout.endswith("\n200"), result.stdout + result.stderr)
         proc2.send_signal(signal.SIGTERM)
         self.assertEqual(proc2.wait(timeout=20), 0)
