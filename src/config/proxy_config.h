@@ -65,6 +65,8 @@
 //     global: global.xml               # or global_xml: "<policies>...</policies>"
 //     fragments: {auth: auth.xml}      # <include-fragment fragment-id="auth"/>
 //     fetch_ca: idp-ca.pem             # trust for openid-config/JWKS fetches (default: system)
+//     managed_identity_endpoint: http://169.254.169.254/metadata/identity/oauth2/token
+//                                      # IMDS protocol: Azure's, or Gatehouse's identity role
 //   named_values:                      # {{name}} in policy documents
 //     - name: jwt-issuer
 //       value: ${JWT_ISSUER}           # or file: /run/secrets/x (re-read on change)
@@ -252,6 +254,8 @@ struct PolicySettings {
   PolicySource global;
   /// CA bundle for HTTPS fetches policies make (OpenID metadata, JWKS); empty: system store.
   std::string fetch_ca;
+  /// IMDS-compatible token endpoint for authentication-managed-identity; empty: none.
+  std::string managed_identity_endpoint;
   std::vector<std::pair<std::string, PolicySource>> fragments;
 };
 

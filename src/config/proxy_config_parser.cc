@@ -68,8 +68,8 @@ constexpr std::array<std::string_view, 11> kApiKeys{"name",
 constexpr std::array<std::string_view, 5> kOperationKeys{"name", "method", "url_template", "policy",
                                                          "policy_xml"};
 constexpr std::array<std::string_view, 2> kSubscriptionKeyKeys{"header", "query"};
-constexpr std::array<std::string_view, 4> kPoliciesKeys{"global", "global_xml", "fragments",
-                                                        "fetch_ca"};
+constexpr std::array<std::string_view, 5> kPoliciesKeys{"global", "global_xml", "fragments",
+                                                        "fetch_ca", "managed_identity_endpoint"};
 constexpr std::array<std::string_view, 4> kNamedValueKeys{"name", "value", "file", "secret"};
 constexpr std::array<std::string_view, 3> kCertificateEntityKeys{"id", "cert", "key"};
 constexpr std::array<std::string_view, 4> kClientCertificatesKeys{"ca", "crls", "revocation",
@@ -831,6 +831,16 @@ class Parser {
     if (auto n = top.get("policies")) {
       const Fields f = open_map(*n, "policies", kPoliciesKeys, top.line);
       config.policies.global = policy_source(f, "global", "global_xml");
+      if (auto v = f.get("managed_identity_endpoint")) {
+        const std::string key = "policies.managed_identity_endpoint";
+        if (auto t = text(*v, key)) {
+          if (t->rfind("http://", 0) == 0 || t->rfind("https://", 0) == 0) {
+            config.policies.managed_identity_endpoint = *t;
+          } else {
+            invalid(*v, key, "expected an http:// or https:// URL");
+          }
+        }
+      }
       if (auto v = f.get("fetch_ca")) {
         config.policies.fetch_ca = file_path(*v, "policies.fetch_ca").value_or("");
       }

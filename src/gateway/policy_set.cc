@@ -9,6 +9,7 @@
 #include "jose/token_cache.h"
 #include "net/listen_socket.h"
 #include "policy/counter_store.h"
+#include "policy/imds_token_provider.h"
 #include "policy/managed_identity_tokens.h"
 #include "policy/openid_cache.h"
 #include "policy/revocation.h"
@@ -167,6 +168,12 @@ std::shared_ptr<policy::Services> make_policy_services(const core::Clock& clock,
                              : policy::RevocationFailMode::SoftFail;
   s->revocation = std::make_shared<policy::RevocationChecker>(clock, revocation);
   s->managed_identity_tokens = std::make_shared<policy::ManagedIdentityTokenCache>();
+  if (!config.policies.managed_identity_endpoint.empty()) {
+    http::FetchOptions fetch;
+    fetch.ca_file = config.policies.fetch_ca;
+    s->managed_identity = std::make_shared<policy::ImdsTokenProvider>(
+        config.policies.managed_identity_endpoint, fetch);
+  }
   return s;
 }
 
