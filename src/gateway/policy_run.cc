@@ -275,47 +275,35 @@ std::string apply_query_changes(std::string_view target,
   for (const auto& c : changes) {
     if (std::find(done.begin(), done.end(), std::string_view(c.name)) != done.end()) continue;
     done.push_back(c.name);
-    // The final values for this name, after every change to it in order.
+    // The final values for this name: the original ones (kept as sent), then every change to
+    // it in order (new values percent-encoded).
     std::optional<std::vector<std::string>> values;
-    std::string_view original_target = target;
-    {
-      // Original values of this name (decoded comparison is not needed: names are compared
-      // as written, which is what APIM's set-query-parameter does).
-      std::string_view oq =
-          q == std::string_view::npos ? std::string_view() : original_target.substr(q + 1);
-      while (!oq.empty()) {
-        size_t amp = oq.find('&');
-        std::string_view pair = oq.substr(0, amp);
-        oq = amp == std::string_view::npos ? std::string_view() : oq.substr(amp + 1);
-        size_t eq = pair.find('=');
-        if (pair.substr(0, eq) != c.name) continue;
-        if (!values) values.emplace();
-        values->emplace_back(eq == std::string_view::npos ? std::string_view()
-                                                          : pair.substr(eq + 1));
-      }
+    std::string_view original =
+        q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+    while (!original.empty()) {
+      size_t amp = original.find('&');
+      std::string_view pair = original.substr(0, amp);
+      original = amp == std::string_view::npos ? std::string_view() : original.substr(amp + 1);
+      size_t eq = pair.find('=');
+      if (pair.substr(0, eq) != c.name) continue;
+      if (!values) values.emplace();
+      values->emplace_back(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
     }
-    bool raw_original = values.has_value();
     for (const auto& ch : changes) {
       if (ch.name != c.name) continue;
       using A = policy::FieldChange::Action;
       if (ch.action == A::Delete) {
         values.reset();
-        raw_original = false;
         continue;
       }
       if (ch.action == A::Skip && values) continue;
-      if (ch.action == A::Override || !values) {
-        values.emplace();
-        raw_original = false;
-      }
-      // Encode new values; originals are kept as sent.
+      if (ch.action == A::Override || !values) values.emplace();
       for (const auto& v : ch.values) {
         std::string e;
         encode(e, v);
         values->push_back(std::move(e));
       }
     }
-    (void)raw_original;
     if (!values) continue;
     for (const auto& v : *values) {
       if (!rebuilt.empty()) rebuilt += '&';
