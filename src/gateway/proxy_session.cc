@@ -149,6 +149,7 @@ struct SessionBuffers {
   std::string head;
   std::string scratch;
   std::vector<http::HeaderField> fields;
+  std::vector<std::pair<std::string_view, std::string_view>> parameters;
   std::vector<std::string_view> drop;
   std::string extra;
   std::vector<http::HeaderField> response_fields;
@@ -801,6 +802,11 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
       ctx.request.listener = client.listener;
       ctx.request.request_id = ex.request_id;
       ctx.request.headers = sb.fields;
+      sb.parameters.clear();
+      if (m.operation) {
+        matched_parameters(*m.route, *m.operation, ctx.request.path, sb.parameters);
+        ctx.request.matched_parameters = sb.parameters;
+      }
       for (std::string_view stripped : sb.drop) {  // policies never see spoofed certificates
         ctx.request_header_changes.push_back(
             {std::string(stripped), {}, policy::FieldChange::Action::Delete});

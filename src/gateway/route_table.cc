@@ -93,6 +93,19 @@ Result<RouteTable> RouteTable::build(const std::vector<config::Api>& apis,
   return table;
 }
 
+void matched_parameters(const Route& route, const CompiledOperation& op, std::string_view path,
+                        std::vector<std::pair<std::string_view, std::string_view>>& out) {
+  std::string_view rest = path.substr(std::min(route.path.size(), path.size()));
+  if (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
+  for (size_t i = 0; i < op.segments.size(); ++i) {
+    size_t slash = rest.find('/');
+    std::string_view seg = rest.substr(0, slash);
+    if (op.is_param[i]) out.emplace_back(op.segments[i], seg);
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
+  }
+}
+
 RouteMatch RouteTable::match(std::string_view host, std::string_view path,
                              std::string_view method) const {
   std::string_view bare_host = host_without_port(host);

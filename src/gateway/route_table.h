@@ -52,6 +52,11 @@ class RouteTable {
   std::vector<Route> routes_;  // sorted by path length, longest first
 };
 
+/// The `{name}` values of a matched operation (policies' context.Request.MatchedParameters):
+/// appends (name, segment) pairs for `path` (no query) under `route`. Views into both.
+void matched_parameters(const Route& route, const CompiledOperation& op, std::string_view path,
+                        std::vector<std::pair<std::string_view, std::string_view>>& out);
+
 /// The path without the query (everything before '?').
 inline std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find('?'));

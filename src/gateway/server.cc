@@ -10,7 +10,6 @@
 #include "gateway/proxy_session.h"
 #include "net/listen_socket.h"
 #include "policy/openid_cache.h"
-#include "policy/openid_cache.h"
 
 namespace gh::gateway {
 

@@ -206,3 +206,22 @@ TEST(PathOf, StripsQuery) {
 
 }  // namespace
 }  // namespace gh::gateway
+
+namespace gh::gateway {
+namespace {
+
+TEST(RouteTable, MatchedParametersNameEachTemplateSegment) {
+  auto a = api("orders", "/orders");
+  a.operations.push_back(op("item", "GET", "/{id}/items/{item}"));
+  auto t = build({a});
+  auto m = t.match("h", "/orders/42/items/x-1", "GET");
+  ASSERT_NE(m.operation, nullptr);
+  std::vector<std::pair<std::string_view, std::string_view>> params;
+  matched_parameters(*m.route, *m.operation, "/orders/42/items/x-1", params);
+  ASSERT_EQ(params.size(), 2u);
+  EXPECT_EQ(params[0], std::make_pair(std::string_view("id"), std::string_view("42")));
+  EXPECT_EQ(params[1], std::make_pair(std::string_view("item"), std::string_view("x-1")));
+}
+
+}  // namespace
+}  // namespace gh::gateway
