@@ -1049,11 +1049,8 @@ awaitable<void> serve_tls(WorkerState* ws, net::Socket socket,
                                  {},
                                  policy::ClientCertificate::Source::Handshake,
                                  SSL_get_verify_result(stream.native_handle()) == X509_V_OK};
-    // The server side's chain includes the leaf first (SSL_get_peer_cert_chain).
-    if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(stream.native_handle())) {
-      for (int i = 1; i < sk_X509_num(chain); ++i)
-        cc.chain.emplace_back(crypto::share(sk_X509_value(chain, i)));
-    }
+    for (auto& intermediate : net::peer_intermediates(stream.native_handle()))
+      cc.chain.emplace_back(std::move(intermediate));
     client.certificate = std::move(cc);
   }
   co_await request_loop(*ws, stream, client, reg.hook());

@@ -131,6 +131,15 @@ std::string sha1_thumbprint(X509* cert) {
   return core::hex_encode_upper(digest);
 }
 
+std::vector<crypto::X509Ptr> peer_intermediates(SSL* ssl) {
+  std::vector<crypto::X509Ptr> out;
+  STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl);
+  if (SSL_get0_peer_certificate(ssl) == nullptr || chain == nullptr) return out;
+  for (int i = SSL_is_server(ssl) ? 0 : 1; i < sk_X509_num(chain); ++i)
+    out.push_back(crypto::share(sk_X509_value(chain, i)));
+  return out;
+}
+
 Result<std::shared_ptr<const ServerTls>> ServerTls::create(const config::ListenerTls& cfg) {
   if (cfg.certificates.empty()) {
     return unexpected(ErrorKind::InvalidArgument, "tls: at least one certificate is required");

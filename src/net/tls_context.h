@@ -68,4 +68,9 @@ class BackendTls {
 /// SHA-1 thumbprint (upper-case hex, the APIM form) of a DER/X509 certificate.
 std::string sha1_thumbprint(X509* cert);
 
+/// The certificates the peer sent after its own (its intermediates), in the order sent; empty
+/// without a peer certificate. SSL_get_peer_cert_chain() differs by side: a server's view leaves
+/// the client's certificate out, a client's view starts with the server's. This hides that.
+std::vector<crypto::X509Ptr> peer_intermediates(SSL* ssl);
+
 }  // namespace gh::net
