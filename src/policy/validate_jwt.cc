@@ -3,6 +3,7 @@
 #include <boost/json/object.hpp>
 
 #include "core/encoding.h"
+#include "crypto/key.h"
 #include "jose/jwk.h"
 #include "policy/certificates.h"
 #include "policy/jwt_validation.h"
@@ -61,8 +62,48 @@ void read_int_setting(AttributeReader& reader, std::string_view name, IntSetting
   out.constant = reader.integer(name, out.constant, min, max);
 }
 
-// One <key> of <issuer-signing-keys>, as a JWK object: element text = base64 HMAC key, n/e = RSA
-// public key, certificate-id = a configured certificate's public key; `id` becomes the kid.
+// A PEM "PUBLIC KEY" (SubjectPublicKeyInfo) or "RSA PUBLIC KEY" (PKCS#1) as a public JWK object.
+// Errors never quote the text. A private key is refused: it does not belong in a policy.
+Result<json::object> pem_public_key(std::string_view pem) {
+  constexpr std::string_view kBegin = "-----BEGIN ";
+  const size_t label_end = pem.starts_with(kBegin) ? pem.find("-----", kBegin.size()) : pem.npos;
+  const std::string_view label = label_end == std::string_view::npos
+                                     ? std::string_view()
+                                     : pem.substr(kBegin.size(), label_end - kBegin.size());
+  if (label != "PUBLIC KEY" && label != "RSA PUBLIC KEY") {
+    return unexpected(ErrorKind::InvalidArgument,
+                      label.ends_with("PRIVATE KEY")
+                          ? "a PEM key must be a public key (never put a private key in a policy)"
+                          : "a PEM key must be a \"PUBLIC KEY\" or \"RSA PUBLIC KEY\"");
+  }
+  // Written inline in an indented policy, each line may carry the XML's indentation.
+  std::string lines;
+  lines.reserve(pem.size() + 1);
+  while (!pem.empty()) {
+    const size_t nl = pem.find('\n');
+    lines += trim_text(pem.substr(0, nl));
+    lines += '\n';
+    if (nl == std::string_view::npos) break;
+    pem.remove_prefix(nl + 1);
+  }
+  auto pkey = crypto::load_public_key(lines);
+  if (!pkey) {
+    return unexpected(ErrorKind::InvalidArgument, "the PEM public key cannot be read");
+  }
+  auto from_pem = jose::Jwk::from_pkey(std::move(*pkey), {});
+  if (!from_pem) {
+    return unexpected(ErrorKind::InvalidArgument, "PEM public key: " + from_pem.error().message);
+  }
+  auto public_jwk = from_pem->to_public_json();
+  if (!public_jwk) {
+    return unexpected(ErrorKind::InvalidArgument, "PEM public key: " + public_jwk.error().message);
+  }
+  return std::move(*public_jwk);
+}
+
+// One <key> of <issuer-signing-keys>, as a JWK object: element text = base64 HMAC key or PEM public
+// key, n/e = RSA public key, certificate-id = a configured certificate's public key; `id` becomes
+// the kid.
 void read_signing_key(const Element& key, const LoadContext& load, JwtValidationSpec& spec,
                       LoadProblems& problems) {
   AttributeReader reader(key);
@@ -83,8 +124,10 @@ void read_signing_key(const Element& key, const LoadContext& load, JwtValidation
   }
   const int forms = !text.empty() + (certificate_id != nullptr) + (n != nullptr);
   if (forms != 1) {
-    problem(problems, key,
-            "give exactly one of: a base64 symmetric key as text, certificate-id, or n and e");
+    problem(
+        problems, key,
+        "give exactly one of: a base64 symmetric key or a PEM public key as text, certificate-id, "
+        "or n and e");
     return;
   }
   if (text.starts_with("@(") || text.starts_with("@{")) {
@@ -93,7 +136,16 @@ void read_signing_key(const Element& key, const LoadContext& load, JwtValidation
   }
 
   json::object jwk;
-  if (!text.empty()) {
+  if (text.starts_with("-----BEGIN")) {
+    // Gatehouse extension: a PEM public key (RSA, EC or Ed25519). APIM reads key text as base64
+    // only, and '-' is not in the base64 alphabet, so no APIM key can be mistaken for one.
+    auto public_jwk = pem_public_key(text);
+    if (!public_jwk) {
+      problem(problems, key, public_jwk.error().message);
+      return;
+    }
+    jwk = std::move(*public_jwk);
+  } else if (!text.empty()) {
     // Never quote the text: it is a secret.
     auto secret = core::base64_decode(text, /*allow_missing_padding=*/true);
     if (!secret) {

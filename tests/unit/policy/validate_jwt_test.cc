@@ -1,6 +1,8 @@
 #include "policy/validate_jwt.h"
 
 #include <gtest/gtest.h>
+#include <openssl/encoder.h>
+#include <openssl/rsa.h>
 
 #include "jose/token_cache.h"
 #include "jwt_fixtures.h"
@@ -396,6 +398,106 @@ TEST_F(ValidateJwtTest, CertificateIdKeys) {
   EXPECT_TRUE(
       load("<validate-jwt header-name=\"Authorization\"><issuer-signing-keys>"
            "<key certificate-id=\"nope\"/></issuer-signing-keys></validate-jwt>"));
+}
+
+// Gatehouse extension: <key> text may be a PEM public key, typically a named value read from a
+// file (examples/validate-jwt). PEM cannot be base64, so APIM's HMAC keys keep their meaning.
+TEST_F(ValidateJwtTest, PemPublicKeysFromANamedValue) {
+  const jose::Jwk rsa = test::signing_key("rsa-a");
+  auto pem = crypto::public_key_pem(rsa.pkey());
+  ASSERT_TRUE(pem);
+  NamedValues named;
+  named["jwt-public-key"] = NamedValue{*pem, false};
+  auto doc = parse_policy_document(
+      "<policies><validate-jwt header-name=\"Authorization\">"
+      "<issuer-signing-keys><key>{{jwt-public-key}}</key></issuer-signing-keys>"
+      "</validate-jwt></policies>",
+      "test.xml", named);
+  ASSERT_TRUE(doc) << doc.error().message;
+  auto p = make_validate_jwt(doc->children.front(), load_);
+  ASSERT_TRUE(p) << p.error().message;
+  {
+    auto call = bearer(sign(claims(), rsa, JwsAlg::RS256, {{"kid", "any"}}));
+    EXPECT_EQ((*p)->apply(call->ctx), Flow::Continue);
+  }
+  {
+    auto call = bearer(sign(claims(), test::signing_key("rsa-b"), JwsAlg::RS256));
+    expect_refused(**p, *call, "TokenSignatureInvalid");
+  }
+  {
+    // The public key is never an HMAC secret.
+    auto call = bearer(hs256(claims()));
+    expect_refused(**p, *call, "TokenSignatureKeyNotFound");
+  }
+}
+
+TEST_F(ValidateJwtTest, PemPublicKeysInlineEcAndPkcs1) {
+  // An EC key written inline with the policy's indentation on every line.
+  const jose::Jwk ec = test::signing_key("p256");
+  auto ec_pem = crypto::public_key_pem(ec.pkey());
+  ASSERT_TRUE(ec_pem);
+  std::string indented;
+  for (char c : *ec_pem) {
+    indented += c;
+    if (c == '\n') indented += "        ";
+  }
+  auto p = must_load(
+      "<validate-jwt header-name=\"Authorization\"><issuer-signing-keys>\n"
+      "      <key id=\"ec1\">\n        " +
+      indented + "</key></issuer-signing-keys></validate-jwt>");
+  ASSERT_TRUE(p);
+  auto good = bearer(sign(claims(), ec, JwsAlg::ES256, {{"kid", "ec1"}}));
+  EXPECT_EQ(p->apply(good->ctx), Flow::Continue);
+  auto rsa_token = bearer(sign(claims(), test::signing_key("rsa-a"), JwsAlg::RS256));
+  expect_refused(*p, *rsa_token, "TokenSignatureKeyNotFound");
+
+  // PKCS#1 "RSA PUBLIC KEY", as `openssl rsa -RSAPublicKey_out` writes it.
+  const jose::Jwk rsa = test::signing_key("rsa-b");
+  std::unique_ptr<OSSL_ENCODER_CTX, decltype(&OSSL_ENCODER_CTX_free)> enc(
+      OSSL_ENCODER_CTX_new_for_pkey(rsa.pkey(), EVP_PKEY_PUBLIC_KEY, "PEM", "type-specific",
+                                    nullptr),
+      &OSSL_ENCODER_CTX_free);
+  ASSERT_TRUE(enc);
+  unsigned char* data = nullptr;
+  size_t len = 0;
+  ASSERT_EQ(OSSL_ENCODER_to_data(enc.get(), &data, &len), 1);
+  const std::string pkcs1(reinterpret_cast<const char*>(data), len);
+  OPENSSL_free(data);
+  ASSERT_TRUE(pkcs1.starts_with("-----BEGIN RSA PUBLIC KEY-----")) << pkcs1.substr(0, 40);
+  auto p1 = must_load("<validate-jwt header-name=\"Authorization\"><issuer-signing-keys><key>" +
+                      pkcs1 + "</key></issuer-signing-keys></validate-jwt>");
+  ASSERT_TRUE(p1);
+  auto call = bearer(sign(claims(), rsa, JwsAlg::RS256));
+  EXPECT_EQ(p1->apply(call->ctx), Flow::Continue);
+}
+
+TEST_F(ValidateJwtTest, PemKeyLoadErrorsNeverQuoteTheKey) {
+  auto policy_with = [](const std::string& text) {
+    return "<validate-jwt header-name=\"Authorization\"><issuer-signing-keys><key>" + text +
+           "</key></issuer-signing-keys></validate-jwt>";
+  };
+  // A private key is refused: it must not sit in a policy.
+  auto priv = crypto::private_key_pem(test::signing_key("rsa-a").pkey());
+  ASSERT_TRUE(priv);
+  const std::string e1 = load_error(policy_with(*priv));
+  EXPECT_NE(e1.find("private key"), std::string::npos) << e1;
+  EXPECT_EQ(e1.find(priv->substr(40, 40)), std::string::npos);
+  // Not a key at all.
+  const std::string garbage =
+      "-----BEGIN PUBLIC KEY-----\nTUlJQklqQU5CZ2txaGtpRzl3MEJBUUVG\n-----END PUBLIC KEY-----\n";
+  const std::string e2 = load_error(policy_with(garbage));
+  EXPECT_NE(e2.find("cannot be read"), std::string::npos) << e2;
+  EXPECT_EQ(e2.find("TUlJQklq"), std::string::npos);
+  // Another PEM type.
+  EXPECT_NE(load_error(policy_with("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"))
+                .find("PUBLIC KEY"),
+            std::string::npos);
+  // A weak RSA key.
+  crypto::EvpPkeyPtr weak(EVP_RSA_gen(1024));
+  ASSERT_TRUE(weak);
+  auto weak_pem = crypto::public_key_pem(weak.get());
+  ASSERT_TRUE(weak_pem);
+  EXPECT_NE(load_error(policy_with(*weak_pem)).find("PEM public key:"), std::string::npos);
 }
 
 TEST_F(ValidateJwtTest, LoadErrors) {
