@@ -267,5 +267,142 @@ class IdentityExample(unittest.TestCase):
             "--aud", ids["ORDERS_API_CLIENT_ID"])
 
 
+class ValidateJwtExample(unittest.TestCase):
+    """examples/validate-jwt runs unchanged with its environment: a key pair from openssl, tokens
+    from `gatehouse jwt sign` as its README says; only the right RS256 token gets through."""
+
+    ISSUER = "https://issuer.example/"
+    AUDIENCE = "api://demo"
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="gh-example-jwt-")
+        on_cleanup(self, shutil.rmtree, self.dir, True)
+        openssl = require_tool("openssl")
+        for name in ("jwt", "other"):
+            key = os.path.join(self.dir, name + ".key")
+            subprocess.run([openssl, "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                            "rsa_keygen_bits:2048", "-out", key],
+                           check=True, capture_output=True, timeout=60)
+            subprocess.run([openssl, "pkey", "-in", key, "-pubout", "-out",
+                            os.path.join(self.dir, name + ".pub.pem")],
+                           check=True, capture_output=True, timeout=60)
+        self.backend = TestBackend(self)
+        self.port, self.admin_port = free_port(), free_port()
+        self.env = dict(os.environ, ORIGIN_URL=self.backend.url,
+                        JWT_PUBLIC_KEY_PEM=os.path.join(self.dir, "jwt.pub.pem"),
+                        JWT_ISSUER=self.ISSUER, JWT_AUDIENCE=self.AUDIENCE,
+                        GATEHOUSE_LISTEN="127.0.0.1:%d" % self.port,
+                        GATEHOUSE_ADMIN="127.0.0.1:%d" % self.admin_port)
+        self.config = os.path.join(REPO, "examples", "validate-jwt", "gatehouse.yaml")
+
+    def token(self, key="jwt", alg="RS256", **changes):
+        claims = {"iss": self.ISSUER, "aud": self.AUDIENCE, "azpacr": "2", "sub": "client-1",
+                  "exp": int(time.time()) + 3600}
+        claims.update(changes)
+        claims = {k: v for k, v in claims.items() if v is not None}
+        r = subprocess.run([gatehouse_bin(), "jwt", "sign", "--key",
+                            os.path.join(self.dir, key + ".key"), "--alg", alg,
+                            "--claims", json.dumps(claims)],
+                           capture_output=True, text=True, timeout=20)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout.strip()
+
+    def config_check(self, env):
+        return subprocess.run([gatehouse_bin(), "config", "check", self.config], env=env,
+                              capture_output=True, text=True, timeout=20)
+
+    def serve(self):
+        out = open(os.path.join(self.dir, "access.log"), "w")
+        proc = subprocess.Popen([gatehouse_bin(), "serve", "--config", self.config],
+                                env=self.env, stdout=out, stderr=subprocess.PIPE)
+
+        def stop():
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            proc.stderr.close()
+            out.close()
+
+        on_cleanup(self, stop)
+        wait_port(self.port, proc=proc, what="gatehouse serve")
+
+    def get(self, authorization=None):
+        from harness import request
+        headers = [("Authorization", authorization)] if authorization else []
+        return request(self.port, "GET", "/echo/orders/1", headers)
+
+    def assertRefused(self, r, message, challenge):
+        # Messages name the status, never the body: the origin's echo would show the token.
+        self.assertEqual(r.status, 401, "answered %d" % r.status)
+        self.assertEqual(r.header("Content-Type"), "application/json")
+        self.assertEqual(r.body, ('{ "statusCode": 401, "message": "%s" }' % message).encode())
+        self.assertEqual(r.header("WWW-Authenticate"), challenge)
+
+    def test_examples_validate_jwt_lets_through_only_the_right_tokens(self):
+        check = self.config_check(self.env)
+        self.assertEqual(check.returncode, 0, check.stderr)
+        self.serve()
+
+        good = self.token()
+        for _ in range(2):  # the second use is served from the verified-token cache
+            r = self.get("Bearer " + good)
+            self.assertEqual(r.status, 200, "answered %d" % r.status)
+            self.assertEqual(r.json()["target"], "/echo/orders/1")
+        self.assertEqual(self.get("bearer " + good).status, 200)  # schemes are case-insensitive
+
+        self.assertRefused(self.get(), "JWT not present.", "Bearer")
+        self.assertRefused(self.get("Basic " + good), "JWT not present.", "Bearer")
+        invalid = 'Bearer error="invalid_token"'
+        refused = {
+            "azpacr 1": self.token(azpacr="1"),
+            "no azpacr": self.token(azpacr=None),
+            "issuer": self.token(iss="https://evil.example/"),
+            "audience": self.token(aud="api://other"),
+            "expired": self.token(exp=int(time.time()) - 60),
+            "no exp": self.token(exp=None),
+            "other key": self.token(key="other"),
+            "PS256": self.token(alg="PS256"),
+            "RS384": self.token(alg="RS384"),
+            "tampered": good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB"),
+            "not a JWT": "abc.def",
+        }
+        for what, token in refused.items():
+            with self.subTest(what):
+                self.assertRefused(self.get("Bearer " + token), "Invalid JWT.", invalid)
+        # Nothing refused reached the origin.
+        targets = [e["target"] for e in self.backend.log()]
+        self.assertEqual(len(targets), 3, targets)
+
+        # The reasons are in the access log (never the token).
+        deadline = time.monotonic() + 5
+        while True:
+            with open(os.path.join(self.dir, "access.log")) as f:
+                log = f.read()
+            if "TokenExpired" in log or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        for reason in ("TokenNotPresent", "TokenClaimValueNotAllowed", "TokenClaimNotFound",
+                       "TokenIssuerNotAllowed", "TokenAudienceNotAllowed", "TokenExpired",
+                       "TokenSignatureInvalid"):
+            self.assertIn(reason, log)
+        self.assertNotIn(good.split(".")[2], log)
+
+    def test_examples_validate_jwt_refuses_a_private_key_and_missing_settings(self):
+        env = dict(self.env, JWT_PUBLIC_KEY_PEM=os.path.join(self.dir, "jwt.key"))
+        check = self.config_check(env)
+        self.assertNotEqual(check.returncode, 0)
+        self.assertIn("private key", check.stderr)
+        self.assertIn("policy.xml:", check.stderr)
+        with open(os.path.join(self.dir, "jwt.key")) as f:
+            key_line = f.read().splitlines()[1]
+        self.assertNotIn(key_line, check.stderr)
+
+        env = {k: v for k, v in self.env.items() if k != "JWT_ISSUER"}
+        check = self.config_check(env)
+        self.assertEqual(check.returncode, 1)
+        self.assertIn("JWT_ISSUER", check.stderr)
+        self.assertIn("gatehouse.yaml:", check.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
