@@ -67,6 +67,10 @@
 //     fetch_ca: idp-ca.pem             # trust for openid-config/JWKS fetches (default: system)
 //     managed_identity_endpoint: http://169.254.169.254/metadata/identity/oauth2/token
 //                                      # IMDS protocol: Azure's, or Gatehouse's identity role
+//     openid:                          # OpenID metadata/JWKS caches (read at start only)
+//       refresh_interval: 1h           # background refresh (APIM: hourly)
+//       min_refetch_interval: 5m       # unknown kid or failed fetch: at most this often (APIM)
+//       max_staleness: 24h             # last good keys kept this long through an IdP outage
 //   named_values:                      # {{name}} in policy documents
 //     - name: jwt-issuer
 //       value: ${JWT_ISSUER}           # or file: /run/secrets/x (re-read on change)
@@ -256,6 +260,11 @@ struct PolicySettings {
   std::string fetch_ca;
   /// IMDS-compatible token endpoint for authentication-managed-identity; empty: none.
   std::string managed_identity_endpoint;
+  /// OpenID metadata/JWKS cache intervals (policy::OpenIdCacheOptions); process-wide, so a
+  /// change takes effect at the next start.
+  std::chrono::seconds openid_refresh_interval{3600};
+  std::chrono::seconds openid_min_refetch_interval{300};
+  std::chrono::seconds openid_max_staleness{86400};
   std::vector<std::pair<std::string, PolicySource>> fragments;
 };
 

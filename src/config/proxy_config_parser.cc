@@ -68,8 +68,10 @@ constexpr std::array<std::string_view, 11> kApiKeys{"name",
 constexpr std::array<std::string_view, 5> kOperationKeys{"name", "method", "url_template", "policy",
                                                          "policy_xml"};
 constexpr std::array<std::string_view, 2> kSubscriptionKeyKeys{"header", "query"};
-constexpr std::array<std::string_view, 5> kPoliciesKeys{"global", "global_xml", "fragments",
-                                                        "fetch_ca", "managed_identity_endpoint"};
+constexpr std::array<std::string_view, 6> kPoliciesKeys{
+    "global", "global_xml", "fragments", "fetch_ca", "managed_identity_endpoint", "openid"};
+constexpr std::array<std::string_view, 3> kOpenIdKeys{"refresh_interval", "min_refetch_interval",
+                                                      "max_staleness"};
 constexpr std::array<std::string_view, 4> kNamedValueKeys{"name", "value", "file", "secret"};
 constexpr std::array<std::string_view, 3> kCertificateEntityKeys{"id", "cert", "key"};
 constexpr std::array<std::string_view, 4> kClientCertificatesKeys{"ca", "crls", "revocation",
@@ -843,6 +845,22 @@ class Parser {
       }
       if (auto v = f.get("fetch_ca")) {
         config.policies.fetch_ca = file_path(*v, "policies.fetch_ca").value_or("");
+      }
+      if (auto o = f.get("openid")) {
+        const Fields of = open_map(*o, "policies.openid", kOpenIdKeys, f.line);
+        const auto set = [&](std::string_view key, std::chrono::seconds& out,
+                             std::chrono::seconds max) {
+          if (auto v = of.get(key)) {
+            if (auto d =
+                    whole_seconds(*v, join("policies.openid", key), std::chrono::seconds(1), max)) {
+              out = *d;
+            }
+          }
+        };
+        set("refresh_interval", config.policies.openid_refresh_interval, std::chrono::hours(24));
+        set("min_refetch_interval", config.policies.openid_min_refetch_interval,
+            std::chrono::hours(1));
+        set("max_staleness", config.policies.openid_max_staleness, std::chrono::hours(24 * 30));
       }
       if (auto fr = f.get("fragments")) {
         const std::string path = "policies.fragments";

@@ -161,6 +161,9 @@ std::shared_ptr<policy::Services> make_policy_services(const core::Clock& clock,
   s->counters = std::make_shared<policy::CounterStore>(clock);
   policy::OpenIdCacheOptions openid;
   openid.fetch.ca_file = config.policies.fetch_ca;
+  openid.refresh_interval = config.policies.openid_refresh_interval;
+  openid.min_refetch_interval = config.policies.openid_min_refetch_interval;
+  openid.max_staleness = config.policies.openid_max_staleness;
   s->openid = std::make_shared<policy::OpenIdCache>(clock, openid);
   policy::RevocationOptions revocation;
   revocation.fail_mode = config.client_certificates.hard_fail

@@ -615,5 +615,28 @@ TEST(ProxyConfigParser, ExplicitNullMeansAbsent) {
   EXPECT_FALSE(c->admin);
 }
 
+TEST(ProxyConfigParser, OpenIdCacheIntervals) {
+  auto d = parse(kMinimal);
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->policies.openid_refresh_interval, std::chrono::seconds(3600));  // APIM's
+  EXPECT_EQ(d->policies.openid_min_refetch_interval, std::chrono::seconds(300));
+  EXPECT_EQ(d->policies.openid_max_staleness, std::chrono::seconds(86400));
+
+  auto c =
+      parse(with("policies:\n  openid:\n    refresh_interval: 30m\n"
+                 "    min_refetch_interval: 2s\n    max_staleness: 7d\n"));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->policies.openid_refresh_interval, std::chrono::seconds(1800));
+  EXPECT_EQ(c->policies.openid_min_refetch_interval, std::chrono::seconds(2));
+  EXPECT_EQ(c->policies.openid_max_staleness, std::chrono::seconds(7 * 86400));
+
+  EXPECT_CONTAINS(error_of(with("policies:\n  openid:\n    min_refetch_interval: 500ms\n")),
+                  "policies.openid.min_refetch_interval");
+  EXPECT_CONTAINS(error_of(with("policies:\n  openid:\n    min_refetch_interval: 2h\n")),
+                  "policies.openid.min_refetch_interval");
+  EXPECT_CONTAINS(error_of(with("policies:\n  openid:\n    refresh: 1h\n")),
+                  "unknown key 'refresh' in policies.openid");
+}
+
 }  // namespace
 }  // namespace gh::config
