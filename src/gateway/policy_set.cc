@@ -324,7 +324,10 @@ Result<std::shared_ptr<const PolicySet>> compile_policy_set(
         op.operation = {o.name, o.name, o.method, o.url_template};
         GH_TRY(op_doc, load(o.policy));
       }
-      op.trivial = !global && !api_doc && !op_doc && products.empty() && !api.subscription_required;
+      // With subscriptions configured, a presented key is checked even where none is required
+      // (apim-policies.md §5.4: an invalid key is refused), as on APIs with policies.
+      op.trivial = !global && !api_doc && !op_doc && products.empty() &&
+                   !api.subscription_required && config.subscriptions.empty();
       policy::LoadContext lc;
       lc.services = set->services.get();
       lc.backends = &catalog;
