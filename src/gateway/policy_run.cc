@@ -13,18 +13,34 @@ namespace {
 using policy::Flow;
 using policy::Section;
 
-net::awaitable<Flow> run_section(const policy::Pipeline& pl, Section s,
-                                 policy::RequestContext& ctx) {
+// A section runs synchronously until a step must await (a key or revocation fetch): the caller
+// runs it with start_section and only then enters the coroutine, so a request whose policies
+// all complete at once allocates no coroutine frame per section.
+Flow start_section(const policy::Pipeline& pl, Section s, policy::RequestContext& ctx, size_t& pc) {
+  pc = 0;
+  return pl.section(s).run(ctx, pc);
+}
+
+/// Continues a section that start_section left at Flow::Await on step `pc`.
+net::awaitable<Flow> resume_section(const policy::Pipeline& pl, Section s,
+                                    policy::RequestContext& ctx, size_t pc) {
   const policy::Program& program = pl.section(s);
-  size_t pc = 0;
   for (;;) {
-    Flow f = program.run(ctx, pc);
-    if (f != Flow::Await) co_return f;
     ctx.section = s;
-    f = co_await program.awaiting(pc)->apply_async(ctx);
+    Flow f = co_await program.awaiting(pc)->apply_async(ctx);
     if (f != Flow::Continue) co_return f;
     ++pc;
+    f = program.run(ctx, pc);
+    if (f != Flow::Await) co_return f;
   }
+}
+
+net::awaitable<Flow> run_section(const policy::Pipeline& pl, Section s,
+                                 policy::RequestContext& ctx) {
+  size_t pc = 0;
+  Flow f = start_section(pl, s, ctx, pc);
+  if (f == Flow::Await) f = co_await resume_section(pl, s, ctx, pc);
+  co_return f;
 }
 
 /// APIM's answer when on-error itself fails: a generic 500 (apim-policies.md §0).
@@ -86,14 +102,17 @@ net::awaitable<PolicyVerdict> run_request_policies(const OperationPolicies& op,
   pipeline = &op.for_product(check.product);
 
   Flow f = Flow::Continue;
+  size_t pc = 0;
   if (!pipeline->section(Section::Inbound).empty()) {
-    f = co_await run_section(*pipeline, Section::Inbound, ctx);
+    f = start_section(*pipeline, Section::Inbound, ctx, pc);
+    if (f == Flow::Await) f = co_await resume_section(*pipeline, Section::Inbound, ctx, pc);
   }
   if (f == Flow::Continue) {
     ctx.forward = true;
     if (pipeline->forwards()) ctx.forward = false;  // forward-request turns it back on
     if (!pipeline->section(Section::Backend).empty()) {
-      f = co_await run_section(*pipeline, Section::Backend, ctx);
+      f = start_section(*pipeline, Section::Backend, ctx, pc);
+      if (f == Flow::Await) f = co_await resume_section(*pipeline, Section::Backend, ctx, pc);
     }
     if (f == Flow::Continue && !pipeline->forwards()) ctx.forward = false;
   }

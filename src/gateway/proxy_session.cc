@@ -388,7 +388,10 @@ awaitable<ForwardResult> forward(WorkerState& ws, const Snapshot& snap, ClientSt
       sb.response_fields.push_back({f.name_string(), f.value()});
     st.ctx->backend_response =
         policy::BackendResponseView{static_cast<uint16_t>(status), sb.response_fields};
-    auto verdict = co_await run_response_policies(*st.pipeline, *st.ctx);
+    // An empty outbound section (the usual case) needs no coroutine.
+    const PolicyVerdict verdict = st.pipeline->section(policy::Section::Outbound).empty()
+                                      ? PolicyVerdict::Forward
+                                      : co_await run_response_policies(*st.pipeline, *st.ctx);
     if (verdict == PolicyVerdict::Respond) {
       // The backend's body is not relayed: that connection cannot be reused.
       if (chunk) ws.give_buffer(std::move(chunk));

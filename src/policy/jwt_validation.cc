@@ -1,8 +1,10 @@
 #include "policy/jwt_validation.h"
 
 #include <algorithm>
+#include <array>
 #include <boost/container/small_vector.hpp>
 #include <boost/json/serialize.hpp>
+#include <cstring>
 #include <limits>
 
 #include "core/strings.h"
@@ -176,6 +178,54 @@ bool entra_issuer_matches(std::string_view iss, std::string_view configured) noe
 
 using Snapshots = boost::container::small_vector<std::shared_ptr<const OpenIdConfiguration>, 4>;
 
+/// The tokens a worker verified last, in front of the process-wide cache: a client reuses its
+/// token request after request on its connection, which stays on one worker, so a hit here costs
+/// a comparison instead of the cache's SHA-256 and shard lock. Direct-mapped on the token's last
+/// bytes (its signature), compared in full, so a collision is a miss, never a wrong answer; a
+/// miss costs a few loads. Entries are scoped like the process-wide cache's (key set ids, which
+/// are never reused) and claims, expiry included, are checked on every use as for a cache hit.
+class RecentTokens {
+ public:
+  static constexpr size_t kSlots = 16;
+  static constexpr size_t kMaxToken = 4096;  // bounds the memory: 16 x 4 KiB per worker
+
+  static RecentTokens& of_this_thread() {
+    thread_local RecentTokens recent;
+    return recent;
+  }
+
+  std::shared_ptr<const jose::VerifiedJwt> find(uint64_t scope, std::string_view token) const {
+    const Slot& slot = slots_[index(token)];
+    if (slot.jwt && slot.scope == scope && slot.token == token) return slot.jwt;
+    return nullptr;
+  }
+
+  void remember(uint64_t scope, std::string_view token,
+                std::shared_ptr<const jose::VerifiedJwt> jwt) {
+    if (token.size() > kMaxToken) return;
+    Slot& slot = slots_[index(token)];
+    slot.scope = scope;
+    slot.token.assign(token);  // reuses the slot's buffer
+    slot.jwt = std::move(jwt);
+  }
+
+ private:
+  struct Slot {
+    uint64_t scope = 0;
+    std::string token;
+    std::shared_ptr<const jose::VerifiedJwt> jwt;
+  };
+
+  static size_t index(std::string_view token) noexcept {
+    uint64_t tail = token.size();
+    const size_t n = std::min<size_t>(token.size(), sizeof tail);
+    std::memcpy(&tail, token.data() + token.size() - n, n);
+    return static_cast<size_t>((tail * 0x9e3779b97f4a7c15ULL) >> 60) % kSlots;
+  }
+
+  std::array<Slot, kSlots> slots_;
+};
+
 /// Inline keys of one family.
 struct InlineKeys {
   std::shared_ptr<const jose::JwkSet> by_id;  // keys that have an id: selected by kid
@@ -229,6 +279,9 @@ class JwtValidationPolicy final : public Policy {
   jose::ClaimsPolicy required_;  // required-claims only
   bool dynamic_issuers_ = false;
   std::vector<std::string> issuers_;  // configured issuers, when constants
+  // lifetime_audience_ and required_ in one, when both are constants.
+  bool all_constant_ = false;
+  jose::ClaimsPolicy all_claims_;
 };
 
 JwtValidationPolicy::JwtValidationPolicy(JwtValidationSpec spec, InlineKeys symmetric,
@@ -273,6 +326,24 @@ JwtValidationPolicy::JwtValidationPolicy(JwtValidationSpec spec, InlineKeys symm
     if (i.expression) dynamic_issuers_ = true;
     issuers_.push_back(i.constant);
   }
+  all_constant_ = !dynamic_lifetime_audience_ && !dynamic_required_;
+  if (all_constant_) {
+    all_claims_ = lifetime_audience_;
+    all_claims_.required_claims = required_.required_claims;
+  }
+}
+
+/// The request's only `name` header when no policy has changed request headers: what
+/// ctx.header() would return, without copying it. Null otherwise (absent, repeated or changed).
+const HeaderField* sole_unchanged_header(const RequestContext& ctx, std::string_view name) {
+  if (!ctx.request_header_changes.empty()) return nullptr;
+  const HeaderField* found = nullptr;
+  for (const auto& h : ctx.request.headers) {
+    if (!core::iequals(h.name, name)) continue;
+    if (found != nullptr) return nullptr;  // several: ctx.header() joins them
+    found = &h;
+  }
+  return found;
 }
 
 Result<std::string_view> JwtValidationPolicy::extract(const RequestContext& ctx,
@@ -283,11 +354,19 @@ Result<std::string_view> JwtValidationPolicy::extract(const RequestContext& ctx,
     return value;
   }
   GH_TRY(std::string_view name, spec_.token_location.get(ctx, name_scratch));
-  auto value = spec_.token_from == JwtValidationSpec::TokenFrom::Header ? ctx.header(name)
-                                                                        : ctx.query_parameter(name);
-  if (!value) return std::string_view();
-  holder = std::move(*value);
-  std::string_view text = core::trim_ows(holder);
+  std::string_view text;
+  if (const HeaderField* only = spec_.token_from == JwtValidationSpec::TokenFrom::Header
+                                    ? sole_unchanged_header(ctx, name)
+                                    : nullptr) {
+    text = core::trim_ows(only->value);  // the common case: a view, no copy
+  } else {
+    auto value = spec_.token_from == JwtValidationSpec::TokenFrom::Header
+                     ? ctx.header(name)
+                     : ctx.query_parameter(name);
+    if (!value) return std::string_view();
+    holder = std::move(*value);
+    text = core::trim_ows(holder);
+  }
   if (spec_.token_from != JwtValidationSpec::TokenFrom::Header ||
       !core::iequals(name, "Authorization")) {
     return text;  // custom headers and query parameters carry the bare token (§2.2)
@@ -494,20 +573,31 @@ Result<std::optional<Refusal>> JwtValidationPolicy::check_claims(const RequestCo
                                                                  const jose::VerifiedJwt& jwt,
                                                                  const Snapshots& snapshots) const {
   const core::Clock& clock = ctx.clock();
-  std::string scratch;
+
+  // Constant rules (the usual case): lifetime, audience and required claims in one pass. A token
+  // that fails it goes through the ordered checks below, which name the first failure.
+  if (all_constant_) {
+    if (jose::validate_claims(jwt.claims, all_claims_, clock)) {
+      GH_TRY(std::optional<Refusal> issuer, check_issuer(ctx, jwt.claims, snapshots));
+      if (issuer) return issuer;
+      return check_client_application(jwt.claims);
+    }
+  }
 
   // Lifetime and audience (IdentityModel's order), then issuer, then the required claims.
+  std::string scratch;
   const jose::ClaimsPolicy* lifetime_audience = &lifetime_audience_;
-  jose::ClaimsPolicy dynamic;
+  std::optional<jose::ClaimsPolicy> dynamic;
   if (dynamic_lifetime_audience_) {
-    GH_TRY(dynamic.require_exp, spec_.require_expiration.get(ctx));
+    dynamic.emplace();
+    GH_TRY(dynamic->require_exp, spec_.require_expiration.get(ctx));
     GH_TRY(int64_t skew, spec_.clock_skew.get(ctx));
-    dynamic.clock_skew = std::chrono::seconds(std::clamp<int64_t>(skew, 0, kNoTimeCheck.count()));
+    dynamic->clock_skew = std::chrono::seconds(std::clamp<int64_t>(skew, 0, kNoTimeCheck.count()));
     for (const auto& a : spec_.audiences) {
       GH_TRY(std::string_view value, a.get(ctx, scratch));
-      dynamic.audiences.emplace_back(value);
+      dynamic->audiences.emplace_back(value);
     }
-    lifetime_audience = &dynamic;
+    lifetime_audience = &*dynamic;
   }
   if (auto s = jose::validate_claims(jwt.claims, *lifetime_audience, clock); !s) {
     return std::optional<Refusal>(refusal_for(s.error()));
@@ -517,17 +607,17 @@ Result<std::optional<Refusal>> JwtValidationPolicy::check_claims(const RequestCo
   if (issuer) return issuer;
 
   const jose::ClaimsPolicy* required = &required_;
-  jose::ClaimsPolicy dynamic_required;
+  std::optional<jose::ClaimsPolicy> dynamic_required;
   if (dynamic_required_) {
     dynamic_required = required_;
     for (size_t i = 0; i < spec_.required_claims.size(); ++i) {
-      auto& values = dynamic_required.required_claims[i].values;
+      auto& values = dynamic_required->required_claims[i].values;
       for (size_t j = 0; j < values.size(); ++j) {
         GH_TRY(std::string_view value, spec_.required_claims[i].values[j].get(ctx, scratch));
         values[j] = value;
       }
     }
-    required = &dynamic_required;
+    required = &*dynamic_required;
   }
   if (!required->required_claims.empty()) {
     if (auto s = jose::validate_claims(jwt.claims, *required, clock); !s) {
@@ -586,13 +676,25 @@ Flow JwtValidationPolicy::run(RequestContext& ctx, bool may_wait) const {
   }
 
   std::shared_ptr<const jose::VerifiedJwt> jwt;
-  if (cache_) jwt = cache_->find(scope, *token);
-  if (!jwt) {
+  if (cache_) {
+    RecentTokens& recent = RecentTokens::of_this_thread();
+    jwt = recent.find(scope, *token);
+    if (!jwt) {
+      jwt = cache_->find(scope, *token);
+      if (!jwt) {
+        Verification v = verify(*token, snapshots, now, clock, may_wait);
+        if (v.need_keys) return Flow::Await;
+        if (v.refusal) return refuse(ctx, *v.refusal);
+        jwt = std::move(v.jwt);
+        cache_->insert(scope, *token, jwt);
+      }
+      recent.remember(scope, *token, jwt);
+    }
+  } else {
     Verification v = verify(*token, snapshots, now, clock, may_wait);
     if (v.need_keys) return Flow::Await;
     if (v.refusal) return refuse(ctx, *v.refusal);
     jwt = std::move(v.jwt);
-    if (cache_) cache_->insert(scope, *token, jwt);
   }
 
   auto refusal = check_claims(ctx, *jwt, snapshots);

@@ -588,6 +588,68 @@ TEST_F(ValidateJwtTest, VerifiedTokensAreCachedButClaimsAreCheckedEveryTime) {
   EXPECT_LE(services_.verified_tokens->size(), 1u);
 }
 
+// A worker remembers the tokens it verified last (in front of the process-wide cache): what it
+// remembers is scoped to the key sets and compared in full, and claims are still checked.
+TEST_F(ValidateJwtTest, RecentTokensAreScopedAndComparedInFull) {
+  const jose::Jwk rsa_a = test::signing_key("rsa-a");
+  const jose::Jwk rsa_b = test::signing_key("rsa-b");
+  auto policy_for = [&](const jose::Jwk& key) {
+    const json::object pub = *key.to_public_json();
+    return must_load("<validate-jwt header-name=\"Authorization\"><issuer-signing-keys><key n=\"" +
+                     std::string(pub.at("n").as_string()) + "\" e=\"" +
+                     std::string(pub.at("e").as_string()) +
+                     "\"/></issuer-signing-keys></validate-jwt>");
+  };
+  auto with_a = policy_for(rsa_a);
+  auto with_b = policy_for(rsa_b);
+  const std::string token = sign(claims(60), rsa_a, JwsAlg::RS256);
+  for (int i = 0; i < 3; ++i) {
+    auto call = bearer(token);
+    EXPECT_EQ(with_a->apply(call->ctx), Flow::Continue);
+  }
+  // The same token just accepted on this thread means nothing under other keys.
+  auto other_keys = bearer(token);
+  expect_refused(*with_b, *other_keys, "TokenSignatureInvalid");
+
+  // Same signature (so the same slot), another payload: compared in full, then refused.
+  const size_t dot1 = token.find('.'), dot2 = token.rfind('.');
+  json::object forged_claims = claims(60);
+  forged_claims["sub"] = "admin";
+  const std::string forged =
+      token.substr(0, dot1 + 1) +
+      core::base64url_encode(core::as_bytes(std::string_view(json::serialize(forged_claims)))) +
+      token.substr(dot2);
+  auto forged_call = bearer(forged);
+  expect_refused(*with_a, *forged_call, "TokenSignatureInvalid");
+
+  // Remembered or not, lifetime is checked on every use.
+  clock_.advance(61);
+  auto late = bearer(token);
+  expect_refused(*with_a, *late, "TokenExpired");
+}
+
+// The token is read as ctx.header() would give it: a set-header change wins over the request's
+// header, and repeated headers are joined (so two tokens are one invalid value).
+TEST_F(ValidateJwtTest, TokenReadAfterHeaderChangesAndJoined) {
+  auto p = must_load(hs_policy());
+  const std::string good = hs256(claims());
+  {
+    auto call = bearer("not-a-token");
+    call->ctx.request_header_changes.push_back(
+        {"authorization", {"Bearer " + good}, FieldChange::Action::Override});
+    EXPECT_EQ(p->apply(call->ctx), Flow::Continue);
+  }
+  {
+    auto call = bearer(good);
+    call->ctx.request_header_changes.push_back({"Authorization", {}, FieldChange::Action::Delete});
+    expect_refused(*p, *call, "TokenNotPresent", "JWT not present.");
+  }
+  {
+    Call twice(clock_, {{"Authorization", "Bearer " + good}, {"authorization", "Bearer " + good}});
+    expect_refused(*p, twice, "JwtInvalid");
+  }
+}
+
 // The two examples of apim-policies.md §2.7, as written there.
 TEST_F(ValidateJwtTest, ReferenceExamplesLoadVerbatim) {
   const std::string entra =
