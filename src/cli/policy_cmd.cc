@@ -6,16 +6,16 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <regex>
-#include <sstream>
 #include <string>
 
 #include "cli/app.h"
 #include "config/environment.h"
 #include "config/proxy_config_loader.h"
+#include "crypto/key.h"
+#include "gateway/policy_set.h"
 #include "policy/document.h"
 #include "policy/pipeline.h"
 
@@ -27,35 +27,6 @@ struct LintOptions {
   std::string scope = "api";
   std::string config;
 };
-
-Result<std::string> read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return unexpected(ErrorKind::Io, path + ": cannot open");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-/// Named values and fragments of a configuration, as the gateway resolves them.
-Result<std::pair<policy::NamedValues, policy::Fragments>> named_values_of(
-    const config::ProxyConfig& cfg) {
-  policy::NamedValues named;
-  policy::Fragments fragments;
-  for (const auto& nv : cfg.named_values) {
-    std::string value = nv.value;
-    if (!nv.file.empty()) {
-      GH_TRY(value, read_text(nv.file));
-      while (!value.empty() && (value.back() == '\n' || value.back() == '\r'))
-        value.pop_back();
-    }
-    named.emplace(nv.name, policy::NamedValue{value, nv.secret});
-  }
-  for (const auto& [id, src] : cfg.policies.fragments) {
-    GH_TRY(auto text, read_text(src.file));
-    fragments.emplace(id, std::move(text));
-  }
-  return std::make_pair(std::move(named), std::move(fragments));
-}
 
 int lint(const LintOptions& o) {
   static const std::map<std::string, policy::Scope> kScopes{
@@ -79,18 +50,18 @@ int lint(const LintOptions& o) {
       fmt::print(stderr, "{}\n", cfg.error().message);
       return 1;
     }
-    auto nf = named_values_of(*cfg);
-    if (!nf) {
-      fmt::print(stderr, "{}\n", nf.error().message);
+    auto inputs = gateway::load_policy_inputs(*cfg);
+    if (!inputs) {
+      fmt::print(stderr, "{}\n", inputs.error().message);
       return 1;
     }
-    named = std::move(nf->first);
-    fragments = std::move(nf->second);
+    named = std::move(inputs->named_values);
+    fragments = std::move(inputs->fragments);
     named_from_config = true;
   }
   int problems = 0;
   for (const auto& file : o.files) {
-    auto text = read_text(file);
+    auto text = crypto::read_file(file);
     if (!text) {
       fmt::print(stderr, "{}\n", text.error().message);
       ++problems;
@@ -124,22 +95,15 @@ int lint(const LintOptions& o) {
 }  // namespace
 
 int lint_config_policies(const config::ProxyConfig& cfg) {
-  auto nf = named_values_of(cfg);
-  if (!nf) {
-    fmt::print(stderr, "{}\n", nf.error().message);
+  auto inputs = gateway::load_policy_inputs(cfg);
+  if (!inputs) {
+    fmt::print(stderr, "{}\n", inputs.error().message);
     return 1;
   }
   int problems = 0;
   auto check = [&](const config::PolicySource& src, policy::Scope scope) {
     if (src.empty()) return;
-    Result<policy::Element> doc;
-    if (!src.file.empty()) {
-      doc = policy::load_policy_file(src.file, nf->first, nf->second);
-    } else {
-      doc = policy::parse_policy_document(
-          src.xml, src.where.file + ":" + std::to_string(src.where.line) + " (inline)", nf->first,
-          nf->second);
-    }
+    auto doc = gateway::parse_policy_source(src, *inputs);
     if (!doc) {
       fmt::print(stderr, "{}\n", doc.error().message);
       ++problems;

@@ -116,6 +116,10 @@ namespace gh::config {
 struct SourceLocation {
   std::string file;
   int line = 0;
+  /// "file:line: " to start a message with; "" when the location is unknown.
+  std::string prefix() const {
+    return file.empty() ? std::string() : file + ":" + std::to_string(line) + ": ";
+  }
 };
 
 enum class ClientCertMode : uint8_t { None, Optional, Require };

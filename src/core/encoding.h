@@ -43,6 +43,10 @@ Result<Bytes> base64_decode(std::string_view text, bool allow_missing_padding = 
 std::string hex_encode(std::span<const uint8_t> data);
 /// Upper-case hex (the form APIM and Entra show certificate thumbprints in).
 std::string hex_encode_upper(std::span<const uint8_t> data);
+/// Appends `s` percent-encoded for a URL query: every byte but RFC 3986 unreserved characters
+/// (ALPHA, DIGIT, "-", ".", "_", "~") becomes %XX (upper-case hex).
+void append_percent_encoded(std::string& out, std::string_view s);
+
 /// Hex decode, either case; fails on odd length or a non-hex character.
 Result<Bytes> hex_decode(std::string_view text);
 

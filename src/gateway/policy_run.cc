@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/encoding.h"
 #include "core/strings.h"
 #include "http/error_response.h"
 #include "http/forward_head.h"
@@ -262,18 +263,6 @@ std::string apply_query_changes(std::string_view target,
   const size_t q = target.find('?');
   std::string_view path = target.substr(0, q);
   std::string_view query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
-  auto encode = [](std::string& out, std::string_view s) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    for (unsigned char c : s) {
-      if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-        out += static_cast<char>(c);
-      } else {
-        out += '%';
-        out += kHex[c >> 4];
-        out += kHex[c & 15];
-      }
-    }
-  };
   // Parameters that no change names pass through as sent; changed ones are rewritten.
   std::string out(path);
   std::string rebuilt;
@@ -319,14 +308,14 @@ std::string apply_query_changes(std::string_view target,
       if (ch.action == A::Override || !values) values.emplace();
       for (const auto& v : ch.values) {
         std::string e;
-        encode(e, v);
+        core::append_percent_encoded(e, v);
         values->push_back(std::move(e));
       }
     }
     if (!values) continue;
     for (const auto& v : *values) {
       if (!rebuilt.empty()) rebuilt += '&';
-      encode(rebuilt, c.name);
+      core::append_percent_encoded(rebuilt, c.name);
       rebuilt += '=';
       rebuilt += v;
     }

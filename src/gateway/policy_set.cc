@@ -1,8 +1,6 @@
 #include "gateway/policy_set.h"
 
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "config/value_parsers.h"
 #include "crypto/key.h"
@@ -17,21 +15,6 @@
 
 namespace gh::gateway {
 namespace {
-
-std::string where(const config::SourceLocation& loc) {
-  if (loc.file.empty()) return {};
-  return loc.file + ":" + std::to_string(loc.line) + ": ";
-}
-
-Result<std::string> read_file(const std::string& path, std::string_view what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return unexpected(ErrorKind::Io, std::string(what) + " '" + path + "': cannot open");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad())
-    return unexpected(ErrorKind::Io, std::string(what) + " '" + path + "': cannot read");
-  return ss.str();
-}
 
 /// Backends by id or URL, and certificate entities to present to them.
 class Catalog final : public policy::BackendCatalog {
@@ -126,8 +109,8 @@ class Catalog final : public policy::BackendCatalog {
 
 Result<std::shared_ptr<const policy::CertificateEntity>> load_entity(
     const config::CertificateEntityConfig& c) {
-  const std::string ctx = where(c.where) + "certificate '" + c.id + "'";
-  auto pem = read_file(c.cert, "certificate file");
+  const std::string ctx = c.where.prefix() + "certificate '" + c.id + "'";
+  auto pem = crypto::read_file(c.cert);
   if (!pem) return unexpected(pem.error().with_context(ctx));
   auto certs = x509::load_certificates(*pem);
   if (!certs) return unexpected(certs.error().with_context(ctx));
@@ -137,7 +120,7 @@ Result<std::shared_ptr<const policy::CertificateEntity>> load_entity(
   e->chain.assign(certs->begin() + 1, certs->end());
   e->thumbprint_sha1 = e->certificate.thumbprint_sha1();
   if (!c.key.empty()) {
-    auto key_pem = read_file(c.key, "key file");
+    auto key_pem = crypto::read_file(c.key);
     if (!key_pem) return unexpected(key_pem.error().with_context(ctx));
     auto key = crypto::load_private_key(*key_pem);
     if (!key)
@@ -191,15 +174,55 @@ Result<std::shared_ptr<http::BackendTarget>> make_backend_target(const config::B
   target->base_path = b.base_path;
   target->max_idle = b.max_idle_connections;
   auto eps = net::resolve_endpoints(b.host, b.port);
-  if (!eps) return unexpected(eps.error().with_context(where(b.where) + "backend '" + b.id + "'"));
+  if (!eps)
+    return unexpected(eps.error().with_context(b.where.prefix() + "backend '" + b.id + "'"));
   target->endpoints = std::move(*eps);
   if (target->tls) {
     auto tls = net::BackendTls::create(b.tls, b.host);
     if (!tls)
-      return unexpected(tls.error().with_context(where(b.where) + "backend '" + b.id + "'"));
+      return unexpected(tls.error().with_context(b.where.prefix() + "backend '" + b.id + "'"));
     target->tls_context = std::move(*tls);
   }
   return target;
+}
+
+Result<PolicyInputs> load_policy_inputs(const config::ProxyConfig& config) {
+  // Read once, here, so that every document of one load sees the same values.
+  PolicyInputs in;
+  for (const auto& nv : config.named_values) {
+    policy::NamedValue v{nv.value, nv.secret};
+    if (!nv.file.empty()) {
+      const std::string context = nv.where.prefix() + "named value '" + nv.name + "'";
+      auto text = crypto::read_file(nv.file);
+      if (!text) return unexpected(text.error().with_context(context));
+      while (!text->empty() && (text->back() == '\n' || text->back() == '\r'))
+        text->pop_back();
+      if (text->empty() || text->size() > 4096) {
+        return unexpected(ErrorKind::InvalidArgument,
+                          context + ": file '" + nv.file + "' must hold 1 to 4096 characters");
+      }
+      v.value = std::move(*text);
+      in.files.push_back(nv.file);
+    }
+    in.named_values.emplace(nv.name, std::move(v));
+  }
+  for (const auto& [id, src] : config.policies.fragments) {
+    auto text = crypto::read_file(src.file);
+    if (!text) return unexpected(text.error().with_context("policy fragment '" + id + "'"));
+    in.fragments.emplace(id, std::move(*text));
+    in.files.push_back(src.file);
+  }
+  return in;
+}
+
+Result<policy::Element> parse_policy_source(const config::PolicySource& src,
+                                            const PolicyInputs& inputs) {
+  if (!src.file.empty()) {
+    return policy::load_policy_file(src.file, inputs.named_values, inputs.fragments);
+  }
+  return policy::parse_policy_document(
+      src.xml, src.where.file + ":" + std::to_string(src.where.line) + " (inline)",
+      inputs.named_values, inputs.fragments);
 }
 
 Result<std::shared_ptr<const PolicySet>> compile_policy_set(
@@ -209,47 +232,14 @@ Result<std::shared_ptr<const PolicySet>> compile_policy_set(
   set->services = std::move(services);
   GH_TRY(set->subscriptions, policy::SubscriptionRegistry::build(config));
 
-  // Named values and fragments: read now, so a document never sees a half-written file.
-  policy::NamedValues named;
-  for (const auto& nv : config.named_values) {
-    policy::NamedValue v{nv.value, nv.secret};
-    if (!nv.file.empty()) {
-      auto text = read_file(nv.file, "named value file");
-      if (!text)
-        return unexpected(
-            text.error().with_context(where(nv.where) + "named value '" + nv.name + "'"));
-      while (!text->empty() && (text->back() == '\n' || text->back() == '\r'))
-        text->pop_back();
-      if (text->empty() || text->size() > 4096) {
-        return unexpected(ErrorKind::InvalidArgument, where(nv.where) + "named value '" + nv.name +
-                                                          "': file '" + nv.file +
-                                                          "' must hold 1 to 4096 characters");
-      }
-      v.value = std::move(*text);
-      set->watched_files.push_back(nv.file);
-    }
-    named.emplace(nv.name, std::move(v));
-  }
-  policy::Fragments fragments;
-  for (const auto& [id, src] : config.policies.fragments) {
-    GH_TRY(auto text, read_file(src.file, "policy fragment"));
-    fragments.emplace(id, std::move(text));
-    set->watched_files.push_back(src.file);
-  }
+  GH_TRY(const PolicyInputs inputs, load_policy_inputs(config));
+  set->watched_files = inputs.files;
   std::vector<std::unique_ptr<policy::Element>> documents;
   auto load = [&](const config::PolicySource& src) -> Result<const policy::Element*> {
     if (src.empty()) return static_cast<const policy::Element*>(nullptr);
-    Result<policy::Element> doc;
-    if (!src.file.empty()) {
-      doc = policy::load_policy_file(src.file, named, fragments);
-      set->watched_files.push_back(src.file);
-    } else {
-      doc = policy::parse_policy_document(
-          src.xml, src.where.file + ":" + std::to_string(src.where.line) + " (inline)", named,
-          fragments);
-    }
-    if (!doc) return unexpected(doc.error());
-    documents.push_back(std::make_unique<policy::Element>(std::move(*doc)));
+    GH_TRY(auto doc, parse_policy_source(src, inputs));
+    if (!src.file.empty()) set->watched_files.push_back(src.file);
+    documents.push_back(std::make_unique<policy::Element>(std::move(doc)));
     return static_cast<const policy::Element*>(documents.back().get());
   };
 
@@ -276,7 +266,7 @@ Result<std::shared_ptr<const PolicySet>> compile_policy_set(
       auto rule = policy::make_forwarded_cert_rule(from, f.header, f.format);
       if (!rule) {
         return unexpected(
-            rule.error().with_context(where(f.where) + "client_certificates.forwarded"));
+            rule.error().with_context(f.where.prefix() + "client_certificates.forwarded"));
       }
       rules.push_back(std::move(*rule));
     }

@@ -62,6 +62,20 @@ struct PolicySet {
   }
 };
 
+/// What policy documents are parsed with: named values (files read now) and fragments, and the
+/// files read for them (watched for reload).
+struct PolicyInputs {
+  policy::NamedValues named_values;
+  policy::Fragments fragments;
+  std::vector<std::string> files;
+};
+Result<PolicyInputs> load_policy_inputs(const config::ProxyConfig& config);
+
+/// Parses a configured document (its file, or its inline XML named "file:line (inline)").
+/// `src` must not be empty.
+Result<policy::Element> parse_policy_source(const config::PolicySource& src,
+                                            const PolicyInputs& inputs);
+
 /// Compiles the policy set. May append backends to `backends`/`backend_configs` (a
 /// set-backend-service base-url that no entity has, and the certificate variants).
 Result<std::shared_ptr<const PolicySet>> compile_policy_set(

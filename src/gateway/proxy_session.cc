@@ -97,6 +97,18 @@ void finish(WorkerState& ws, const ClientInfo& client, Exchange& ex) {
   ws.access_log().write(r);
 }
 
+/// End of a request that ran policies: the refusal reason (if any) to the access log and its
+/// metric, then the policies' end-of-request counting, which needs the body sizes.
+void finish_policies(WorkerState& ws, Exchange& ex, policy::RequestContext& ctx) {
+  ctx.request_bytes = ex.bytes_in;
+  ctx.response_bytes = ex.bytes_out;
+  if (ctx.last_error) {
+    if (ex.error.empty()) ex.error = ctx.last_error->reason;
+    ws.metrics().policy_refusals[policy_refusal_index(ctx.last_error->reason)].add();
+  }
+  complete_policies(ctx);
+}
+
 /// Writes the gateway's own answer in APIM's error shape. Returns false when the write failed.
 template <class Stream>
 awaitable<bool> send_error(Stream& stream, WorkerState& ws, Exchange& ex, http::ProxyError e,
@@ -822,10 +834,6 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
             {{"request_id", ex.request_id}, {"header", cert.header}, {"problem", cert.problem}});
       }
       PolicyVerdict verdict = co_await run_request_policies(op_policies, policies, ctx, pipeline);
-      if (ctx.last_error) {
-        ex.error = ctx.last_error->reason;
-        ws.metrics().policy_refusals[policy_refusal_index(ctx.last_error->reason)].add();
-      }
       if (verdict == PolicyVerdict::Respond) {
         // The body (if any) was not read: keep-alive only when there is none.
         const bool close = has_body || !client_keep_alive;
@@ -835,8 +843,7 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
         ex.bytes_out = ctx.response ? ctx.response->body.size() : 0;
         lowest(stream).expires_after(kErrorWriteTimeout);
         auto [ec, n] = co_await asio::async_write(stream, asio::buffer(out), use_tuple);
-        ctx.response_bytes = ex.bytes_out;
-        complete_policies(ctx);
+        finish_policies(ws, ex, ctx);
         finish(ws, client, ex);
         if (ec || close) break;
         continue;
@@ -945,15 +952,7 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
       ws.metrics().backend_retries.add();
     }
     client_keep_alive = st.client_keep_alive;
-    if (pctx) {
-      pctx->request_bytes = ex.bytes_in;
-      pctx->response_bytes = ex.bytes_out;
-      if (pctx->last_error && ex.error.empty()) {
-        ex.error = pctx->last_error->reason;
-        ws.metrics().policy_refusals[policy_refusal_index(pctx->last_error->reason)].add();
-      }
-      complete_policies(*pctx);
-    }
+    if (pctx) finish_policies(ws, ex, *pctx);
 
     if (result == ForwardResult::ClientGone) {
       if (ex.status == 0) ex.status = 499;  // nginx's convention: client closed the request

@@ -4,14 +4,7 @@
 #include "net/listen_socket.h"
 
 namespace gh::gateway {
-namespace {
-
-std::string where(const config::SourceLocation& loc) {
-  if (loc.file.empty()) return {};
-  return loc.file + ":" + std::to_string(loc.line) + ": ";
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::string listener_key(const config::Listener& l) {
   return l.host + ":" + std::to_string(l.port);
@@ -31,7 +24,7 @@ Result<std::shared_ptr<const Snapshot>> compile_snapshot(
     if (!l.tls) continue;
     auto tls = net::ServerTls::create(*l.tls);
     if (!tls)
-      return unexpected(tls.error().with_context(where(l.where) + "listener '" + l.name + "'"));
+      return unexpected(tls.error().with_context(l.where.prefix() + "listener '" + l.name + "'"));
     snap->listener_tls[listener_key(l)] = std::move(*tls);
   }
   std::vector<std::string> ids;

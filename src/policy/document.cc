@@ -1,11 +1,10 @@
 #include "policy/document.h"
 
 #include <algorithm>
-#include <fstream>
 #include <pugixml.hpp>
-#include <sstream>
 
 #include "core/strings.h"
+#include "crypto/key.h"
 
 namespace gh::policy {
 namespace {
@@ -221,12 +220,9 @@ Result<Element> parse_policy_document(std::string_view xml, std::string_view fil
 
 Result<Element> load_policy_file(const std::string& path, const NamedValues& named_values,
                                  const Fragments& fragments) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return unexpected(ErrorKind::Io, path + ": cannot open policy file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return unexpected(ErrorKind::Io, path + ": cannot read policy file");
-  return parse_policy_document(ss.str(), path, named_values, fragments);
+  auto text = crypto::read_file(path);
+  if (!text) return unexpected(text.error().with_context("policy file"));
+  return parse_policy_document(*text, path, named_values, fragments);
 }
 
 core::Error element_error(const Element& e, std::string_view message) {

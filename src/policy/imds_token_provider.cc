@@ -3,24 +3,12 @@
 #include <boost/json.hpp>
 #include <chrono>
 
+#include "core/encoding.h"
 #include "core/strings.h"
 #include "jose/json.h"
 
 namespace gh::policy {
 namespace {
-
-void append_query_value(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-}
 
 std::optional<int64_t> seconds_of(const boost::json::value* v) {
   if (!v) return std::nullopt;
@@ -45,10 +33,10 @@ std::string ImdsTokenProvider::request_url(std::string_view resource,
   std::string url = endpoint_;
   url += endpoint_.find('?') == std::string::npos ? '?' : '&';
   url += "api-version=2018-02-01&resource=";
-  append_query_value(url, resource);
+  core::append_percent_encoded(url, resource);
   if (!client_id.empty()) {
     url += "&client_id=";
-    append_query_value(url, client_id);
+    core::append_percent_encoded(url, client_id);
   }
   return url;
 }

@@ -25,8 +25,7 @@ Result<std::shared_ptr<const SubscriptionRegistry>> SubscriptionRegistry::build(
     reg->products_.push_back(std::move(info));
   }
   for (const auto& s : config.subscriptions) {
-    const std::string where =
-        s.where.file + ":" + std::to_string(s.where.line) + ": subscription '" + s.id + "'";
+    const std::string where = s.where.prefix() + "subscription '" + s.id + "'";
     Entry e;
     e.info = std::make_unique<SubscriptionInfo>();
     e.info->id = s.id;

@@ -55,3 +55,15 @@ TEST(Hex, EncodesBothCasesAndRejectsJunk) {
 
 }  // namespace
 }  // namespace gh::core
+
+namespace gh::core {
+namespace {
+
+TEST(PercentEncoding, KeepsOnlyUnreservedCharacters) {
+  std::string out = "q=";
+  append_percent_encoded(out, "a-Z_0.~ &/%\xff");
+  EXPECT_EQ(out, "q=a-Z_0.~%20%26%2F%25%FF");
+}
+
+}  // namespace
+}  // namespace gh::core
