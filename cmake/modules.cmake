@@ -1,6 +1,6 @@
 # gh_add_module(NAME DEPS...): src/NAME/*.cc becomes the static library gh_NAME.
 # Dependencies that are themselves layers are given by bare name.
-set(GH_LAYERS core crypto jose x509 config net http store policy identity gateway admin cli)
+set(GH_LAYERS core crypto jose x509 config net http store policy identity vault gateway admin cli)
 function(gh_add_module name)
   file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/${name}/*.cc)
   set(deps)

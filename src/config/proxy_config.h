@@ -101,6 +101,7 @@
 //       state: active                  # active | suspended | submitted | rejected | cancelled |
 //                                      # expired: only active grants access
 //   identity: {...}                    # the identity role: see identity_config.h
+//   vault: {...}                       # the vault role: see vault_config.h
 
 #include <chrono>
 #include <cstdint>
@@ -109,6 +110,7 @@
 #include <vector>
 
 #include "config/identity_config.h"
+#include "config/vault_config.h"
 
 namespace gh::config {
 
@@ -289,6 +291,7 @@ struct ProxyConfig {
   std::vector<Product> products;
   std::vector<Subscription> subscriptions;
   std::optional<IdentityConfig> identity;
+  std::optional<VaultConfig> vault;
   std::string source_file;
 };
 
