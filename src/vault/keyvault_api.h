@@ -23,6 +23,7 @@
 // caller without the needed role gets 403 {"error":{"code":"Forbidden",...}}. Every operation,
 // allowed or not, writes one audit line (vault/audit.h); a value never appears in a log.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -38,9 +39,12 @@ namespace gh::vault {
 
 struct KeyVaultApiOptions {
   VaultAuthOptions auth;
-  /// The challenge's authority origin (scheme://host[:port] of the identity role); empty: the
-  /// request's own origin (Host, TLS), as the identity role does without public_url.
+  /// The challenge's authority origin (scheme://host[:port] of the identity role, e.g. its
+  /// public_url). Empty: "https://" + the request's Host without its port + ":" +
+  /// authority_port (the identity role's listener, which is not the vault's) — or the request's
+  /// own origin when authority_port is 0.
   std::string authority_origin;
+  uint16_t authority_port = 0;
 };
 
 class KeyVaultApi {
