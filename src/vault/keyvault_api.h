@@ -45,6 +45,8 @@ struct KeyVaultApiOptions {
   /// own origin when authority_port is 0.
   std::string authority_origin;
   uint16_t authority_port = 0;
+  /// Reported as attributes.recoverableDays (the store's VaultLimits::soft_delete_retention_days).
+  int64_t soft_delete_retention_days = 90;
 };
 
 class KeyVaultApi {
