@@ -31,227 +31,6 @@ constexpr int64_t kDefaultSecretLifetime = 180 * kDay;
 constexpr std::string_view kDefaultWithin = "30d";
 constexpr std::string_view kDefaultAudience = "api://AzureADTokenExchange";
 
-// ----- responses -----
-
-AdminResponse json_response(unsigned status, const json::value& body) {
-  AdminResponse r;
-  r.status = status;
-  r.body = json::serialize(body);
-  return r;
-}
-
-// Messages quote the request (a path segment, a query value), which need not be UTF-8:
-// boost::json would copy such bytes into the body as they are, making it invalid JSON, so the
-// message is escaped by the writer that replaces them with U+FFFD.
-AdminResponse error_response(unsigned status, std::string_view code, std::string_view message) {
-  AdminResponse r;
-  r.status = status;
-  r.body = "{\"error\":\"";
-  core::append_json_escaped(r.body, code);
-  r.body += "\",\"message\":\"";
-  core::append_json_escaped(r.body, message);
-  r.body += "\"}";
-  return r;
-}
-
-AdminResponse from_error(const Error& e) {
-  switch (e.kind) {
-    case ErrorKind::InvalidArgument:
-    case ErrorKind::Expired:
-      return error_response(400, "invalid_request", e.message);
-    case ErrorKind::NotFound:
-      return error_response(404, "not_found", e.message);
-    case ErrorKind::Conflict:
-      return error_response(409, "conflict", e.message);
-    case ErrorKind::Unauthenticated:
-      return error_response(401, "unauthorized", e.message);
-    case ErrorKind::PermissionDenied:
-      return error_response(403, "forbidden", e.message);
-    case ErrorKind::LimitExceeded:  // e.g. the maximum of 20 federated credentials per app
-      return error_response(409, "limit_exceeded", e.message);
-    default:
-      break;
-  }
-  return error_response(500, "internal", e.message);
-}
-
-AdminResponse no_content() {
-  AdminResponse r;
-  r.status = 204;
-  r.content_type.clear();
-  return r;
-}
-
-AdminResponse method_not_allowed(std::string_view allow) {
-  AdminResponse r = error_response(405, "method_not_allowed",
-                                   "method not allowed here; allowed: " + std::string(allow));
-  r.headers.emplace_back("Allow", std::string(allow));
-  return r;
-}
-
-core::Unexpected bad_request(std::string message) {
-  return unexpected(ErrorKind::InvalidArgument, std::move(message));
-}
-
-// ----- request parsing -----
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// RFC 3986 percent-decoding; `plus_is_space` for query values (form encoding).
-std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%') {
-      if (i + 2 >= s.size()) return std::nullopt;
-      const int hi = hex_value(s[i + 1]);
-      const int lo = hex_value(s[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (s[i] == '+' && plus_is_space) {
-      out.push_back(' ');
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
-// True when `s` is well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or > U+10FFFF).
-bool is_utf8(std::string_view s) {
-  static constexpr uint32_t kMinOfLength[] = {0, 0, 0x80, 0x800, 0x10000};
-  for (size_t i = 0; i < s.size();) {
-    const auto lead = static_cast<unsigned char>(s[i]);
-    size_t length = 1;
-    uint32_t cp = lead;
-    if (lead >= 0x80) {
-      if ((lead & 0xE0) == 0xC0) {
-        length = 2;
-        cp = lead & 0x1F;
-      } else if ((lead & 0xF0) == 0xE0) {
-        length = 3;
-        cp = lead & 0x0F;
-      } else if ((lead & 0xF8) == 0xF0) {
-        length = 4;
-        cp = lead & 0x07;
-      } else {
-        return false;
-      }
-      if (s.size() - i < length) return false;
-      for (size_t k = 1; k < length; ++k) {
-        const auto next = static_cast<unsigned char>(s[i + k]);
-        if ((next & 0xC0) != 0x80) return false;
-        cp = (cp << 6) | (next & 0x3F);
-      }
-      if (cp < kMinOfLength[length] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-        return false;
-      }
-    }
-    i += length;
-  }
-  return true;
-}
-
-// The decoded value of query parameter `name`; nullopt when absent. Values end up in responses
-// (and a certificate's display name in the directory), so they must be UTF-8 like JSON bodies.
-Result<std::optional<std::string>> query_param(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    const size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    const size_t eq = pair.find('=');
-    if (pair.substr(0, eq) != name) continue;
-    auto value = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
-    if (!value) {
-      return bad_request("query parameter '" + std::string(name) + "': bad percent-encoding");
-    }
-    if (!is_utf8(*value)) {
-      return bad_request("query parameter '" + std::string(name) + "': not UTF-8");
-    }
-    return std::optional<std::string>(std::move(*value));
-  }
-  return std::optional<std::string>();
-}
-
-// A JSON request body: an object whose members are checked against the fields a resource takes,
-// so that a typo is a 400 naming it rather than a silently ignored setting.
-class Body {
- public:
-  static Result<Body> parse(std::string_view text, std::initializer_list<std::string_view> known) {
-    Body body;
-    if (core::trim_ows(text).empty()) return body;
-    auto parsed = jose::parse_strict_json_object(text, {kMaxAdminBodyBytes, 8});
-    if (!parsed) return bad_request("the body must be a JSON object: " + parsed.error().message);
-    body.object_ = std::move(*parsed);
-    for (const auto& member : body.object_) {
-      const std::string_view key = member.key();
-      if (std::find(known.begin(), known.end(), key) == known.end()) {
-        std::string message = "unknown field '" + std::string(key) + "'";
-        std::vector<std::string_view> candidates(known.begin(), known.end());
-        if (auto s = config::suggest(key, candidates)) {
-          message += " (did you mean '" + std::string(*s) + "'?)";
-        }
-        return bad_request(std::move(message));
-      }
-    }
-    return body;
-  }
-
-  Result<std::optional<std::string>> text(std::string_view name) const {
-    const json::value* v = object_.if_contains(name);
-    if (!v || v->is_null()) return std::optional<std::string>();
-    if (!v->is_string()) return bad_request("field '" + std::string(name) + "' must be a string");
-    return std::optional<std::string>(std::string(v->get_string()));
-  }
-
-  Result<std::string> required_text(std::string_view name) const {
-    GH_TRY(auto v, text(name));
-    if (!v || v->empty()) return bad_request("field '" + std::string(name) + "' is required");
-    return std::move(*v);
-  }
-
-  Result<std::optional<bool>> flag(std::string_view name) const {
-    const json::value* v = object_.if_contains(name);
-    if (!v || v->is_null()) return std::optional<bool>();
-    if (!v->is_bool()) {
-      return bad_request("field '" + std::string(name) + "' must be true or false");
-    }
-    return std::optional<bool>(v->get_bool());
-  }
-
-  Result<std::optional<int64_t>> integer(std::string_view name) const {
-    const json::value* v = object_.if_contains(name);
-    if (!v || v->is_null()) return std::optional<int64_t>();
-    if (v->is_int64()) return std::optional<int64_t>(v->get_int64());
-    if (v->is_uint64() && v->get_uint64() <= static_cast<uint64_t>(INT64_MAX)) {
-      return std::optional<int64_t>(static_cast<int64_t>(v->get_uint64()));
-    }
-    return bad_request("field '" + std::string(name) + "' must be an integer");
-  }
-
-  Result<std::optional<std::vector<std::string>>> texts(std::string_view name) const {
-    const json::value* v = object_.if_contains(name);
-    if (!v || v->is_null()) return std::optional<std::vector<std::string>>();
-    const std::string message = "field '" + std::string(name) + "' must be a list of strings";
-    if (!v->is_array()) return bad_request(message);
-    std::vector<std::string> out;
-    for (const auto& item : v->get_array()) {
-      if (!item.is_string()) return bad_request(message);
-      out.emplace_back(item.get_string());
-    }
-    return std::optional<std::vector<std::string>>(std::move(out));
-  }
-
- private:
-  json::object object_;
-};
-
 Status check_guid_field(std::string_view field, std::string& value) {
   auto guid = config::normalize_guid(value);
   if (!guid) return bad_request("field '" + std::string(field) + "': " + guid.error().message);
@@ -267,11 +46,6 @@ Result<int> token_version(const Body& body) {
 }
 
 // ----- resources as JSON (never a secret hash, never a private key) -----
-
-json::value time_value(int64_t unix_seconds) {
-  if (unix_seconds == 0) return nullptr;
-  return json::string(jose::format_numeric_date(static_cast<double>(unix_seconds)));
-}
 
 json::array string_array(const std::vector<std::string>& values) {
   json::array out;
@@ -772,40 +546,48 @@ bool IdentityApi::serves(std::string_view path) noexcept {
   return path == "/v1" || path.starts_with("/v1/");
 }
 
+std::optional<AdminResponse> IdentityApi::authenticate(std::string_view authorization,
+                                                       std::string& caller) const {
+  const AuthResult auth = authorize_admin(authorization, credential_, directory_, keys_, clock_);
+  caller = auth.caller;
+  AdminResponse response;
+  switch (auth.outcome) {
+    case AuthOutcome::Allowed:
+      return std::nullopt;
+    case AuthOutcome::Missing:
+    case AuthOutcome::Invalid:
+      response = error_response(401, "unauthorized",
+                                auth.outcome == AuthOutcome::Missing
+                                    ? "authentication required: Authorization: Bearer <admin "
+                                      "token or access token with the Gatehouse.Admin role>"
+                                    : "invalid credential: " + auth.reason);
+      response.headers.emplace_back("WWW-Authenticate", auth.outcome == AuthOutcome::Missing
+                                                            ? "Bearer realm=\"gatehouse-admin\""
+                                                            : "Bearer realm=\"gatehouse-admin\", "
+                                                              "error=\"invalid_token\"");
+      break;
+    case AuthOutcome::MissingRole:
+      response = error_response(403, "forbidden",
+                                "the access token does not carry the Gatehouse.Admin role");
+      response.headers.emplace_back("WWW-Authenticate",
+                                    "Bearer realm=\"gatehouse-admin\", "
+                                    "error=\"insufficient_scope\"");
+      break;
+  }
+  response.caller = caller;
+  return response;
+}
+
 AdminResponse IdentityApi::handle(const AdminRequest& request) noexcept {
   try {
     const size_t q = request.target.find('?');
     const std::string_view path = request.target.substr(0, q);
     const std::string_view query =
         q == std::string_view::npos ? std::string_view{} : request.target.substr(q + 1);
-    const AuthResult auth =
-        authorize_admin(request.authorization, credential_, directory_, keys_, clock_);
-    AdminResponse response;
-    switch (auth.outcome) {
-      case AuthOutcome::Allowed:
-        response = dispatch(request, path, query);
-        break;
-      case AuthOutcome::Missing:
-      case AuthOutcome::Invalid:
-        response = error_response(401, "unauthorized",
-                                  auth.outcome == AuthOutcome::Missing
-                                      ? "authentication required: Authorization: Bearer <admin "
-                                        "token or access token with the Gatehouse.Admin role>"
-                                      : "invalid credential: " + auth.reason);
-        response.headers.emplace_back("WWW-Authenticate", auth.outcome == AuthOutcome::Missing
-                                                              ? "Bearer realm=\"gatehouse-admin\""
-                                                              : "Bearer realm=\"gatehouse-admin\", "
-                                                                "error=\"invalid_token\"");
-        break;
-      case AuthOutcome::MissingRole:
-        response = error_response(403, "forbidden",
-                                  "the access token does not carry the Gatehouse.Admin role");
-        response.headers.emplace_back("WWW-Authenticate",
-                                      "Bearer realm=\"gatehouse-admin\", "
-                                      "error=\"insufficient_scope\"");
-        break;
-    }
-    response.caller = auth.caller;
+    std::string caller;
+    if (auto refused = authenticate(request.authorization, caller)) return std::move(*refused);
+    AdminResponse response = dispatch(request, path, query);
+    response.caller = std::move(caller);
     return response;
   } catch (const std::bad_alloc&) {
     std::terminate();  // out of memory is fatal (style rule 4)
@@ -820,21 +602,9 @@ AdminResponse IdentityApi::dispatch(const AdminRequest& request, std::string_vie
   route.method = request.method;
   route.query = query;
   route.body = request.body;
-  std::string_view rest = path.substr(std::min<size_t>(path.size(), 4));  // after "/v1/"
-  while (!rest.empty()) {
-    const size_t slash = rest.find('/');
-    auto segment = percent_decode(rest.substr(0, slash), false);
-    if (!segment) return error_response(400, "invalid_request", "bad percent-encoding in path");
-    if (!segment->empty() || slash != std::string_view::npos) {
-      route.segments.push_back(std::move(*segment));
-    }
-    rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
-  }
-  for (const auto& s : route.segments) {
-    if (s.empty()) {
-      return error_response(404, "not_found", "no admin resource at " + std::string(path));
-    }
-  }
+  auto segments = path_segments(path, "/v1/");
+  if (!segments) return from_error(segments.error());
+  route.segments = std::move(*segments);
   Context c{directory_, keys_, clock_};
   const std::string_view m = request.method;
   const auto& s = route.segments;

@@ -10,35 +10,19 @@
 // the one-time value of a newly created client secret.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "admin/admin_auth.h"
+#include "admin/api_support.h"
 #include "core/clock.h"
 #include "identity/directory.h"
 #include "identity/key_ring.h"
 
 namespace gh::admin {
-
-/// Largest accepted request body (a PEM certificate chain fits comfortably).
-inline constexpr size_t kMaxAdminBodyBytes = 64 * 1024;
-
-struct AdminRequest {
-  std::string_view method;         // "GET", "POST", "PATCH", "DELETE", ...
-  std::string_view target;         // origin-form: path and query
-  std::string_view authorization;  // the Authorization header, "" when absent
-  std::string_view body;
-};
-
-struct AdminResponse {
-  unsigned status = 200;
-  std::string content_type = "application/json";
-  std::vector<std::pair<std::string, std::string>> headers;  // extra fields
-  std::string body;
-  std::string caller;  // who was authenticated ("" when nobody), for the admin server's log
-};
 
 class IdentityApi {
  public:
@@ -54,6 +38,12 @@ class IdentityApi {
   /// (401/403 for credentials, 400/404/405/409/413 naming the field or object, 500 otherwise).
   /// Writes block on SQLite and, for secrets and keys, on hashing and key generation.
   AdminResponse handle(const AdminRequest& request) noexcept;
+
+  /// The credential check handle() makes, for the other admin APIs (vault_api.h): nullopt when
+  /// `authorization` grants the admin API, else the 401/403 answer. `caller` is set to who was
+  /// authenticated ("bootstrap" or a token's client id; "" when nobody). Thread-safe.
+  std::optional<AdminResponse> authenticate(std::string_view authorization,
+                                            std::string& caller) const;
 
  private:
   struct Route;
