@@ -27,5 +27,7 @@ void add_app_commands(CLI::App& app, int& exit_code);
 void add_keys_commands(CLI::App& app, int& exit_code);
 void add_creds_commands(CLI::App& app, int& exit_code);
 void add_token_commands(CLI::App& app, int& exit_code);
+// The vault role's admin API client (cli/vault_cmd.cc).
+void add_vault_commands(CLI::App& app, int& exit_code);
 
 }  // namespace gh::cli
