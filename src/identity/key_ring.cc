@@ -582,6 +582,23 @@ Result<core::Bytes> MasterKey::open(std::span<const uint8_t> sealed, std::string
   return out;
 }
 
+std::string MasterKey::fingerprint() const {
+  // The label keeps this digest apart from any other use of SHA-256 over the key.
+  static constexpr std::string_view kLabel = "gatehouse master key fingerprint v1";
+  crypto::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), crypto::md(crypto::DigestAlg::Sha256), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), kLabel.data(), kLabel.size()) != 1 ||
+      EVP_DigestUpdate(ctx.get(), key_.data(), key_.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), digest, &len) != 1 || len < 8) {
+    std::abort();  // SHA-256 does not fail short of memory exhaustion
+  }
+  std::string out = core::hex_encode(std::span<const uint8_t>(digest, 8));
+  OPENSSL_cleanse(digest, sizeof digest);
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // KeySet
 

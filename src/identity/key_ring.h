@@ -74,6 +74,12 @@ class MasterKey {
   /// Crypto error (naming nothing secret) for a wrong key, wrong aad or altered data.
   Result<core::Bytes> open(std::span<const uint8_t> sealed, std::string_view aad) const;
 
+  /// A public name for this key: 16 lower-case hex characters (the first 8 bytes of SHA-256
+  /// over a fixed label and the key). Stored beside what the key sealed, so that data sealed
+  /// under another key is reported as such (the vault's rewrap checks it); reveals nothing
+  /// usable about the key.
+  std::string fingerprint() const;
+
  private:
   MasterKey() = default;
   std::array<uint8_t, 32> key_{};
