@@ -18,6 +18,7 @@
 #include "admin/admin_server.h"
 #include "cli/app.h"
 #include "cli/identity_role.h"
+#include "cli/vault_role.h"
 #include "config/environment.h"
 #include "config/value_parsers.h"
 #include "core/clock.h"
@@ -378,7 +379,8 @@ int run_dev(const DevOptions& o) {
     return process_env(name);
   };
   auto identity = std::make_shared<std::shared_ptr<identity::IdentityService>>();
-  options.make_local_handler = identity_factory(options.env, identity);
+  auto vault = std::make_shared<std::shared_ptr<vault::VaultService>>();
+  options.make_local_handler = roles_factory(options.env, identity, vault);
   options.start_admin = [identity](net::asio::io_context& io, net::Acceptor& acceptor,
                                    const gateway::Server& server) {
     admin::start_admin_server(io, acceptor, server, *identity);

@@ -4,6 +4,7 @@
 #include "admin/admin_server.h"
 #include "cli/app.h"
 #include "cli/identity_role.h"
+#include "cli/vault_role.h"
 #include "config/environment.h"
 #include "gateway/server.h"
 
@@ -18,7 +19,8 @@ void add_serve_command(CLI::App& app, int& exit_code) {
     options.config_path = *config_path;
     options.env = config::process_environment();
     auto identity = std::make_shared<std::shared_ptr<identity::IdentityService>>();
-    options.make_local_handler = identity_factory(options.env, identity);
+    auto vault = std::make_shared<std::shared_ptr<vault::VaultService>>();
+  options.make_local_handler = roles_factory(options.env, identity, vault);
     options.start_admin = [identity](net::asio::io_context& io, net::Acceptor& acceptor,
                                      const gateway::Server& server) {
       admin::start_admin_server(io, acceptor, server, *identity);

@@ -19,6 +19,7 @@
 #include "config/proxy_config_loader.h"
 #include "config/value_parsers.h"
 #include "config/yaml_document.h"
+#include "core/references.h"
 #include "core/strings.h"
 
 namespace gh::config {
@@ -26,7 +27,7 @@ namespace {
 
 using Keys = std::span<const std::string_view>;
 
-constexpr std::array<std::string_view, 16> kTopKeys{"workers",
+constexpr std::array<std::string_view, 17> kTopKeys{"workers",
                                                     "listeners",
                                                     "admin",
                                                     "limits",
@@ -41,7 +42,8 @@ constexpr std::array<std::string_view, 16> kTopKeys{"workers",
                                                     "certificates",
                                                     "client_certificates",
                                                     "products",
-                                                    "subscriptions"};
+                                                    "subscriptions",
+                                                    "vault"};
 constexpr std::array<std::string_view, 3> kListenerKeys{"name", "address", "tls"};
 constexpr std::array<std::string_view, 4> kListenerTlsKeys{"certificates", "client_certificate",
                                                            "client_ca", "min_version"};
@@ -117,6 +119,25 @@ constexpr std::array<std::string_view, 11> kApplicationKeys{"client_id",
 constexpr std::array<std::string_view, 3> kRoleKeys{"value", "id", "display_name"};
 constexpr std::array<std::string_view, 2> kDeclaredCertificateKeys{"file", "name"};
 constexpr std::array<std::string_view, 2> kDeclaredSecretKeys{"name", "value_env"};
+constexpr std::array<std::string_view, 9> kVaultKeys{
+    "tenant",  "listeners", "resource", "audit_log",   "soft_delete_retention_days",
+    "issuers", "access",    "secrets",  "certificates"};
+constexpr std::array<std::string_view, 3> kVaultIssuerKeys{"name", "cert", "key"};
+constexpr std::array<std::string_view, 2> kVaultAccessKeys{"client_id", "role"};
+constexpr std::array<std::string_view, 4> kVaultSecretKeys{"name", "value_env", "file",
+                                                           "content_type"};
+constexpr std::array<std::string_view, 4> kVaultCertificateKeys{"name", "policy", "file",
+                                                                "password_env"};
+constexpr std::array<std::string_view, 10> kVaultPolicyKeys{"subject",
+                                                            "dns_names",
+                                                            "key_type",
+                                                            "key_size",
+                                                            "curve",
+                                                            "validity_months",
+                                                            "issuer",
+                                                            "content_type",
+                                                            "renew_days_before_expiry",
+                                                            "renew_at_lifetime_percentage"};
 constexpr std::array<std::string_view, 5> kFederatedKeys{"name", "issuer", "subject", "audience",
                                                          "description"};
 constexpr std::array<std::string_view, 2> kAssignmentKeys{"resource", "role"};
@@ -229,6 +250,7 @@ class Parser {
       }
     }
     if (auto n = top.get("identity")) parse_identity(*n, config);
+    if (auto n = top.get("vault")) parse_vault(*n, config);
     parse_policy_settings(top, config);
     check_unique_names(config);
     check_unique_addresses(config);
@@ -413,7 +435,7 @@ class Parser {
       return std::nullopt;
     }
     const std::filesystem::path p(*s);
-    if (p.is_absolute() || base_dir_.empty()) return s;
+    if (p.is_absolute() || base_dir_.empty() || core::is_reference(*s)) return s;
     return (std::filesystem::path(base_dir_) / p).lexically_normal().string();
   }
 
@@ -1071,12 +1093,270 @@ class Parser {
         });
   }
 
+  // ----- vault (config/vault_config.h) -----
+
+  // Key Vault's object names: 1-127 of [0-9a-zA-Z-].
+  std::optional<std::string> vault_name(const YAML::Node& node, std::string_view path) {
+    auto s = text(node, path);
+    if (!s) return std::nullopt;
+    bool ok = !s->empty() && s->size() <= 127;
+    for (char c : *s)
+      ok = ok &&
+           ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-');
+    if (!ok) {
+      invalid(node, path, "a vault name is 1-127 letters, digits and '-'");
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  void parse_vault(const YAML::Node& node, ProxyConfig& config) {
+    const Fields f = open_map(node, "vault", kVaultKeys, 1);
+    VaultConfig v;
+    v.line = f.line;
+    if (!f.ok) {
+      config.vault = std::move(v);
+      return;
+    }
+    if (!config.identity) {
+      d_.error_at_line(f.line,
+                       "vault: needs an identity section (the vault keeps its items in the "
+                       "identity role's database, sealed with its master key, and accepts its "
+                       "tokens)");
+    }
+    if (auto t = required(f, "tenant")) {
+      if (auto s = text(*t, "vault.tenant")) {
+        if (auto g = normalize_guid(*s)) {
+          v.tenant = std::move(*g);
+        } else if (auto host = normalize_host_name(*s); host && !host->empty()) {
+          v.tenant = std::move(*host);  // an alias of a tenant: resolved when the vault starts
+        } else {
+          invalid(*t, "vault.tenant", "expected a tenant GUID or one of its aliases");
+        }
+      }
+    }
+    if (!required(f, "listeners")) {
+      // reported by required()
+    } else {
+      v.listeners = listener_names(f, "listeners", config);
+      if (v.listeners.empty()) {
+        d_.error_at_line(f.line,
+                         "vault.listeners: name at least one listener (the Key Vault "
+                         "API uses the root path, so give it a listener of its own)");
+      }
+    }
+    if (auto r = f.get("resource")) {
+      if (auto s = text(*r, "vault.resource")) {
+        auto url = parse_backend_url(*s);
+        if (!url) {
+          invalid(*r, "vault.resource", "expected an absolute URL such as https://vault.azure.net");
+        } else {
+          std::string resource = *s;
+          while (!resource.empty() && resource.back() == '/')
+            resource.pop_back();
+          v.resource = std::move(resource);
+        }
+      }
+    }
+    if (auto a = f.get("audit_log")) {
+      if (auto s = text(*a, "vault.audit_log")) {
+        if (*s == "stdout" || *s == "stderr" || *s == "off") {
+          v.audit_log = *s;
+        } else if (auto p = file_path(*a, "vault.audit_log")) {
+          v.audit_log = *p;
+        }
+      }
+    }
+    if (auto r = f.get("soft_delete_retention_days")) {
+      if (auto n = integer(*r, "vault.soft_delete_retention_days", 7, 90))
+        v.soft_delete_retention_days = static_cast<int>(*n);
+    }
+    if (auto n = list(f, "issuers", false)) {
+      for (size_t i = 0; i < n->size(); ++i) {
+        const std::string path = indexed("vault.issuers", i);
+        const Fields e = open_map(std::as_const(*n)[i], path, kVaultIssuerKeys, f.line);
+        if (!e.ok) continue;
+        VaultIssuerConfig issuer;
+        issuer.line = e.line;
+        if (auto x = required(e, "name"))
+          issuer.name = vault_name(*x, join(path, "name")).value_or("");
+        if (issuer.name == "Self" || issuer.name == "Unknown") {
+          d_.error_at_line(e.line,
+                           path + ".name: 'Self' and 'Unknown' are Key Vault's own issuer names");
+        }
+        if (auto x = required(e, "cert"))
+          issuer.cert = file_path(*x, join(path, "cert")).value_or("");
+        if (auto x = required(e, "key")) issuer.key = file_path(*x, join(path, "key")).value_or("");
+        for (const auto& other : v.issuers) {
+          if (!issuer.name.empty() && other.name == issuer.name)
+            d_.error_at_line(
+                e.line, fmt::format("{}.name: '{}' is also the name of the issuer on line {}", path,
+                                    issuer.name, other.line));
+        }
+        v.issuers.push_back(std::move(issuer));
+      }
+    }
+    if (auto n = list(f, "access", false)) {
+      for (size_t i = 0; i < n->size(); ++i) {
+        const std::string path = indexed("vault.access", i);
+        const Fields e = open_map(std::as_const(*n)[i], path, kVaultAccessKeys, f.line);
+        if (!e.ok) continue;
+        VaultAccessConfig grant;
+        grant.line = e.line;
+        if (auto x = required(e, "client_id"))
+          grant.client_id = guid(*x, join(path, "client_id")).value_or("");
+        if (auto x = required(e, "role"))
+          grant.role = word(*x, join(path, "role"), 128, false).value_or("");
+        v.access.push_back(std::move(grant));
+      }
+    }
+    if (auto n = list(f, "secrets", false)) {
+      for (size_t i = 0; i < n->size(); ++i) {
+        const std::string path = indexed("vault.secrets", i);
+        const Fields e = open_map(std::as_const(*n)[i], path, kVaultSecretKeys, f.line);
+        if (!e.ok) continue;
+        VaultSecretConfig secret;
+        secret.line = e.line;
+        if (auto x = required(e, "name"))
+          secret.name = vault_name(*x, join(path, "name")).value_or("");
+        const auto env = e.get("value_env");
+        const auto file = e.get("file");
+        if (env.has_value() == file.has_value()) {
+          d_.error_at_line(e.line, path + ": give exactly one of value_env and file");
+        }
+        if (env) secret.value_env = env_name(*env, join(path, "value_env")).value_or("");
+        if (file) secret.file = file_path(*file, join(path, "file")).value_or("");
+        if (auto x = e.get("content_type"))
+          secret.content_type = word(*x, join(path, "content_type"), 255, false).value_or("");
+        for (const auto& other : v.secrets) {
+          if (!secret.name.empty() && other.name == secret.name)
+            d_.error_at_line(e.line,
+                             fmt::format("{}.name: '{}' is declared twice (also on line {})", path,
+                                         secret.name, other.line));
+        }
+        v.secrets.push_back(std::move(secret));
+      }
+    }
+    if (auto n = list(f, "certificates", false)) {
+      for (size_t i = 0; i < n->size(); ++i) {
+        const std::string path = indexed("vault.certificates", i);
+        const Fields e = open_map(std::as_const(*n)[i], path, kVaultCertificateKeys, f.line);
+        if (!e.ok) continue;
+        VaultCertificateConfig cert;
+        cert.line = e.line;
+        if (auto x = required(e, "name"))
+          cert.name = vault_name(*x, join(path, "name")).value_or("");
+        const auto policy = e.get("policy");
+        const auto file = e.get("file");
+        if (policy.has_value() == file.has_value()) {
+          d_.error_at_line(e.line, path +
+                                       ": give exactly one of policy (issued by the vault) and "
+                                       "file (imported from PEM or PKCS#12)");
+        }
+        if (file) cert.file = file_path(*file, join(path, "file")).value_or("");
+        if (auto x = e.get("password_env")) {
+          if (!file) d_.error_at_line(e.line, path + ".password_env: only with file");
+          cert.password_env = env_name(*x, join(path, "password_env")).value_or("");
+        }
+        if (policy) cert.policy = parse_vault_policy(*policy, join(path, "policy"), e.line, v);
+        for (const auto& other : v.certificates) {
+          if (!cert.name.empty() && other.name == cert.name)
+            d_.error_at_line(e.line,
+                             fmt::format("{}.name: '{}' is declared twice (also on line {})", path,
+                                         cert.name, other.line));
+        }
+        for (const auto& other : v.secrets) {
+          if (!cert.name.empty() && other.name == cert.name)
+            d_.error_at_line(e.line, fmt::format("{}.name: '{}' is also a secret's name (line {}): "
+                                                 "a certificate's secret has its name",
+                                                 path, cert.name, other.line));
+        }
+        v.certificates.push_back(std::move(cert));
+      }
+    }
+    config.vault = std::move(v);
+  }
+
+  VaultCertificatePolicyConfig parse_vault_policy(const YAML::Node& node, const std::string& path,
+                                                  int line, const VaultConfig& v) {
+    VaultCertificatePolicyConfig p;
+    const Fields f = open_map(node, path, kVaultPolicyKeys, line);
+    if (!f.ok) return p;
+    if (auto x = required(f, "subject"))
+      p.subject = word(*x, join(path, "subject"), 1024, false).value_or("");
+    p.dns_names = strings(f, "dns_names", [&](const YAML::Node& n, const std::string& q) {
+      return word(n, q, 253, true);
+    });
+    if (auto x = f.get("key_type")) {
+      if (auto s = text(*x, join(path, "key_type"))) {
+        if (*s == "RSA" || *s == "EC") {
+          p.key_type = *s;
+        } else {
+          invalid(*x, join(path, "key_type"), "expected RSA or EC");
+        }
+      }
+    }
+    if (auto x = f.get("key_size")) {
+      if (auto n = integer(*x, join(path, "key_size"), 2048, 4096)) {
+        if (*n == 2048 || *n == 3072 || *n == 4096) {
+          p.key_size = static_cast<int>(*n);
+        } else {
+          invalid(*x, join(path, "key_size"), "expected 2048, 3072 or 4096");
+        }
+      }
+    }
+    if (auto x = f.get("curve")) {
+      if (auto s = text(*x, join(path, "curve"))) {
+        if (*s == "P-256" || *s == "P-384" || *s == "P-521") {
+          p.curve = *s;
+        } else {
+          invalid(*x, join(path, "curve"), "expected P-256, P-384 or P-521");
+        }
+      }
+    }
+    if (auto x = f.get("validity_months")) {
+      if (auto n = integer(*x, join(path, "validity_months"), 1, 120))
+        p.validity_months = static_cast<int>(*n);
+    }
+    if (auto x = f.get("issuer")) {
+      if (auto s = text(*x, join(path, "issuer"))) {
+        bool known = *s == "Self";
+        for (const auto& i : v.issuers)
+          known = known || i.name == *s;
+        if (known) {
+          p.issuer = *s;
+        } else {
+          invalid(*x, join(path, "issuer"), "expected Self or the name of one of vault.issuers");
+        }
+      }
+    }
+    if (auto x = f.get("content_type")) {
+      if (auto s = text(*x, join(path, "content_type"))) {
+        if (*s == "application/x-pem-file" || *s == "application/x-pkcs12") {
+          p.content_type = *s;
+        } else {
+          invalid(*x, join(path, "content_type"),
+                  "expected application/x-pem-file or application/x-pkcs12");
+        }
+      }
+    }
+    if (auto x = f.get("renew_days_before_expiry")) {
+      if (auto n = integer(*x, join(path, "renew_days_before_expiry"), 0, 3650))
+        p.renew_days_before_expiry = static_cast<int>(*n);
+    }
+    if (auto x = f.get("renew_at_lifetime_percentage")) {
+      if (auto n = integer(*x, join(path, "renew_at_lifetime_percentage"), 0, 99))
+        p.renew_at_lifetime_percentage = static_cast<int>(*n);
+    }
+    return p;
+  }
+
   // ----- identity (config/identity_config.h) -----
 
   // A path given as-is or defaulted: resolved against the configuration file's directory.
   std::string resolve(std::string path) const {
     const std::filesystem::path p(path);
-    if (p.is_absolute() || base_dir_.empty()) return path;
+    if (p.is_absolute() || base_dir_.empty() || core::is_reference(path)) return path;
     return (std::filesystem::path(base_dir_) / p).lexically_normal().string();
   }
 

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/references.h"
 #include "crypto/openssl_error.h"
 
 namespace gh::crypto {
@@ -77,6 +78,7 @@ Result<EvpPkeyPtr> load_public_key(std::string_view pem_or_der) {
 }
 
 Result<std::string> read_file(const std::string& path) {
+  if (core::is_reference(path)) return core::read_reference(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) return unexpected(ErrorKind::Io, "cannot open " + path);
   std::ostringstream ss;

@@ -19,7 +19,8 @@ Result<EvpPkeyPtr> load_private_key(std::string_view pem_or_der, std::string_vie
 /// Loads a public key from PEM/DER SubjectPublicKeyInfo ("PUBLIC KEY"), or PKCS#1 "RSA PUBLIC KEY".
 Result<EvpPkeyPtr> load_public_key(std::string_view pem_or_der);
 
-/// Reads a whole file (keys, certificates, configs). Io error names the path.
+/// Reads a whole file (keys, certificates, configs), or what a reference such as
+/// "vault:secrets/NAME" stands for (core/references.h). Io error names the path.
 Result<std::string> read_file(const std::string& path);
 
 KeyType key_type(const EVP_PKEY* key) noexcept;

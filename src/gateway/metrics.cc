@@ -1,6 +1,9 @@
 #include "gateway/metrics.h"
 
 #include <cstdio>
+#include <string_view>
+
+#include "core/references.h"
 
 namespace gh::gateway {
 
@@ -30,6 +33,21 @@ void line(std::string& out, const char* name, const std::string& labels, uint64_
   out += name;
   if (!labels.empty()) out += "{" + labels + "}";
   out += " " + std::to_string(value) + "\n";
+}
+
+// Prometheus label values: backslash, double quote and newline escaped.
+std::string label_escape(std::string_view v) {
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
 }
 
 void header(std::string& out, const char* name, const char* type, const char* help) {
@@ -170,6 +188,18 @@ std::string render_prometheus(const std::vector<std::unique_ptr<WorkerMetrics>>&
          "When the serving configuration was loaded.");
   line(out, "gatehouse_config_loaded_timestamp_seconds", "",
        static_cast<uint64_t>(process.config_loaded_unix.load()));
+  const auto references = core::resolved_references();
+  if (!references.empty()) {
+    header(out, "gatehouse_reference_version_info", "gauge",
+           "The version each vault reference resolved to when the configuration last read it.");
+    for (const auto& [reference, stamp] : references) {
+      const std::string version = stamp.substr(0, stamp.find(':'));
+      line(
+          out, "gatehouse_reference_version_info",
+          "reference=\"" + label_escape(reference) + "\",version=\"" + label_escape(version) + "\"",
+          1);
+    }
+  }
   return out;
 }
 

@@ -539,7 +539,8 @@ awaitable<bool> serve_local(WorkerState& ws, http::LocalHandler& handler, Stream
                             const config::Timeouts& timeouts) {
   auto& req = parser.get();
   ex.api = "local";
-  const size_t limit = handler.max_body_bytes();
+  const size_t limit =
+      handler.max_body_bytes_for(client.listener, path_of(std::string_view(req.target())));
   const bool has_body = framing.framing != http::BodyFraming::None;
   if (framing.framing == http::BodyFraming::ContentLength && framing.content_length > limit) {
     co_await send_error(stream, ws, ex, http::ProxyError::BodyTooLarge, "", true);

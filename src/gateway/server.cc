@@ -7,6 +7,7 @@
 
 #include "config/proxy_config_loader.h"
 #include "core/event_log.h"
+#include "core/references.h"
 #include "gateway/proxy_session.h"
 #include "net/listen_socket.h"
 #include "policy/openid_cache.h"
@@ -56,6 +57,12 @@ awaitable<void> flush_loop(WorkerState* ws) {
 }
 
 Server::FileStamp stat_file(const std::string& path) {
+  if (core::is_reference(path)) {
+    // A vault item: its current version (and enabled flag) stands in for the file's mtime.
+    const std::string stamp = core::reference_stamp(path);
+    if (stamp.empty()) return {};
+    return {0, 0, std::hash<std::string>{}(stamp)};
+  }
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return {};
   return {static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
@@ -272,6 +279,24 @@ void Server::remember_watched_files() {
   watched_.clear();
   for (const auto& f : current_->policies->watched_files)
     watched_.emplace_back(f, stat_file(f));
+  // TLS material is watched too: a renewed listener or backend certificate (a file replaced by
+  // cert-manager, or a new vault version) is served to new connections within seconds.
+  auto watch = [this](const std::string& f) {
+    if (!f.empty()) watched_.emplace_back(f, stat_file(f));
+  };
+  for (const auto& l : current_->config.listeners) {
+    if (!l.tls) continue;
+    for (const auto& c : l.tls->certificates) {
+      watch(c.cert);
+      if (c.key != c.cert) watch(c.key);
+    }
+    watch(l.tls->client_ca);
+  }
+  for (const auto& b : current_->config.backends) {
+    watch(b.tls.ca);
+    watch(b.tls.client_cert);
+    if (b.tls.client_key != b.tls.client_cert) watch(b.tls.client_key);
+  }
 }
 
 std::string Server::metrics_text() const {

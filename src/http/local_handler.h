@@ -68,6 +68,12 @@ class LocalHandler {
   virtual bool claims(std::string_view listener, std::string_view path) const = 0;
   /// Largest request body handle() accepts; a larger one is answered 413 without calling it.
   virtual size_t max_body_bytes() const { return 64 * 1024; }
+  /// The limit for one claimed request (a handler serving several endpoints may differ).
+  virtual size_t max_body_bytes_for(std::string_view listener, std::string_view path) const {
+    (void)listener;
+    (void)path;
+    return max_body_bytes();
+  }
   /// Runs on the worker's event loop; may co_await (e.g. fetching an external JWKS) but must not
   /// block. Never throws for bad input: every failure is a response.
   virtual net::awaitable<LocalResponse> handle(const LocalRequest& request) = 0;

@@ -646,6 +646,23 @@ http::LocalResponse IdentityService::Impl::error_page(const http::LocalRequest& 
 
 // ---- lifecycle ------------------------------------------------------------------------------
 
+Result<MasterKey> load_master_key(const config::IdentityConfig& config,
+                                  const config::Environment& env) {
+  std::string env_value;
+  if (!config.master_key_env.empty() && env)
+    env_value = env(config.master_key_env).value_or(std::string{});
+  if (!config.master_key_file.empty() || !env_value.empty())
+    return MasterKey::load(config.master_key_file, env_value);
+  const std::string file = (std::filesystem::path(config.data_dir) / "master.key").string();
+  if (!core::file_exists(file))
+    return unexpected(ErrorKind::NotFound, "no master key yet (" + file + ")");
+  return MasterKey::load(file, {});
+}
+
+std::shared_ptr<store::Database> IdentityService::database() const noexcept {
+  return impl_->db;
+}
+
 Result<std::shared_ptr<IdentityService>> IdentityService::start(
     const config::IdentityConfig& config, IdentityListeners listeners,
     const config::Environment& env, const core::Clock& clock) {
@@ -663,24 +680,15 @@ Result<std::shared_ptr<IdentityService>> IdentityService::start(
 
   // Master key: the configured file, else the configured environment variable, else (first
   // start without either) a new key file in the data directory.
-  std::string env_value;
-  if (!config.master_key_env.empty() && env)
-    env_value = env(config.master_key_env).value_or(std::string{});
-  Result<MasterKey> master = unexpected(ErrorKind::Internal, "master key not loaded");
-  if (!config.master_key_file.empty() || !env_value.empty()) {
-    master = MasterKey::load(config.master_key_file, env_value);
-  } else {
+  Result<MasterKey> master = load_master_key(config, env);
+  if (!master && master.error().kind == ErrorKind::NotFound) {
     const std::string file = (std::filesystem::path(config.data_dir) / "master.key").string();
-    if (core::file_exists(file)) {
-      master = MasterKey::load(file, {});
-    } else {
-      master = MasterKey::create_file(file);
-      if (master)
-        core::log_event("info",
-                        "identity: created a new master key (set identity.master_key_file or " +
-                            config.master_key_env + " to manage it yourself)",
-                        {{"file", file}});
-    }
+    master = MasterKey::create_file(file);
+    if (master)
+      core::log_event("info",
+                      "identity: created a new master key (set identity.master_key_file or " +
+                          config.master_key_env + " to manage it yourself)",
+                      {{"file", file}});
   }
   if (!master) return unexpected(master.error().with_context("identity master key"));
 

@@ -26,6 +26,7 @@
 #include "identity/key_ring.h"
 #include "identity/managed_identity.h"
 #include "identity/token_minter.h"
+#include "store/database.h"
 
 namespace gh::identity {
 
@@ -34,6 +35,12 @@ struct IdentityListeners {
   std::vector<std::string> identity;          // empty: all
   std::vector<std::string> managed_identity;  // empty: none
 };
+
+/// The master key as start() finds it: identity.master_key_file, else the environment variable
+/// identity.master_key_env names, else <data_dir>/master.key (created by the first start).
+/// NotFound when none exists yet.
+Result<MasterKey> load_master_key(const config::IdentityConfig& config,
+                                  const config::Environment& env);
 
 class IdentityService : public http::LocalHandler {
  public:
@@ -49,6 +56,8 @@ class IdentityService : public http::LocalHandler {
   net::awaitable<http::LocalResponse> handle(const http::LocalRequest& request) override;
 
   Directory& directory() noexcept;
+  /// The database the directory and key ring live in (the vault role keeps its items there).
+  std::shared_ptr<store::Database> database() const noexcept;
   KeyRing& key_ring() noexcept;
   /// The configuration the service started with (the admin API reads admin_token_file).
   const config::IdentityConfig& config() const noexcept;

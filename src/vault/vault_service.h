@@ -26,9 +26,11 @@ class VaultService : public http::LocalHandler, public core::ReferenceResolver {
   /// Opens the store in the identity role's database with its master key, ensures the Key
   /// Vault resource application in the vault's tenant, applies the declared grants, secrets and
   /// certificates, opens the audit log. Fails naming the configuration entry at fault.
+  /// `identity_port`: the port of the listener serving the identity role, for the 401
+  /// challenge's authority when identity.public_url is unset (0: unknown).
   static Result<std::shared_ptr<VaultService>> start(
       const config::VaultConfig& config, std::shared_ptr<identity::IdentityService> identity,
-      const config::Environment& env, const core::Clock& clock);
+      uint16_t identity_port, const config::Environment& env, const core::Clock& clock);
   ~VaultService() override;
 
   // http::LocalHandler: the Key Vault REST API on the configured listeners.
