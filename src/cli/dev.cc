@@ -40,6 +40,7 @@ struct DevOptions {
   std::string data_dir = "gatehouse-dev";
   std::string listen = "127.0.0.1:8443";
   std::string admin = "127.0.0.1:9901";
+  std::string vault = "127.0.0.1:8444";
 };
 
 struct DevPki {
@@ -249,6 +250,14 @@ std::string dev_config(const DevOptions& o, const std::string& dir, const DevSta
          "      certificates:\n"
          "        - cert: tls.pem\n"
          "          key: tls.key\n"
+         "  - name: dev-vault\n"
+         "    address: " +
+         quote_yaml(o.vault) +
+         "\n"
+         "    tls:\n"
+         "      certificates:\n"
+         "        - cert: tls.pem\n"
+         "          key: tls.key\n"
          "admin:\n"
          "  address: " +
          quote_yaml(o.admin) +
@@ -281,6 +290,7 @@ std::string dev_config(const DevOptions& o, const std::string& dir, const DevSta
          "  admin_token_file: " +
          quote_yaml(dir + "/admin.token") +
          "\n"
+         "  listeners: [dev-https]\n"
          "  tenants:\n"
          "    - id: " +
          st.tenant_id +
@@ -303,7 +313,22 @@ std::string dev_config(const DevOptions& o, const std::string& dir, const DevSta
          quote_yaml(dir + "/demo-client.crt") +
          ", name: dev}]\n"
          "          secrets: [{name: dev, value_env: DEMO_CLIENT_SECRET}]\n"
-         "          assignments: [{resource: \"api://demo\", role: Demo.Read}]\n";
+         "          assignments: [{resource: \"api://demo\", role: Demo.Read}]\n"
+         "vault:\n"
+         "  tenant: " +
+         st.tenant_id +
+         "\n"
+         "  listeners: [dev-vault]\n"
+         "  audit_log: " +
+         quote_yaml(dir + "/vault-audit.log") +
+         "\n"
+         "  issuers: [{name: dev-ca, cert: ca.pem, key: ca.key}]\n"
+         "  access:  # the demo client may read and write secrets and certificates\n"
+         "    - {client_id: " +
+         st.client_id +
+         ", role: Key Vault Secrets Officer}\n"
+         "    - {client_id: " +
+         st.client_id + ", role: Key Vault Certificates Officer}\n";
 }
 
 std::string shell_quote(const std::string& s) {
@@ -359,6 +384,13 @@ int run_dev(const DevOptions& o) {
   std::string url_host =
       listen->host.find(':') != std::string::npos ? "[" + listen->host + "]" : listen->host;
   const std::string authority = "https://" + url_host + ":" + std::to_string(listen->port);
+  auto vault_listen = config::parse_address(o.vault);
+  if (!vault_listen) {
+    std::cerr << "gatehouse dev: --vault: " << vault_listen.error().message << "\n";
+    return 2;
+  }
+  // The vault shares the gateway's TLS certificate, which names the listen host.
+  const std::string vault_url = "https://" + url_host + ":" + std::to_string(vault_listen->port);
   if (auto w = core::write_file_atomic(config_path, dev_config(o, dir, *state, authority), 0644);
       !w) {
     std::cerr << "gatehouse dev: " << w.error().message << "\n";
@@ -414,6 +446,7 @@ int run_dev(const DevOptions& o) {
   add("DEMO_SCOPE", "api://demo/.default");
   add("DEMO_API_URL", authority + "/demo");
   add("DEMO_SUBSCRIPTION_KEY", state->subscription_key);
+  add("GATEHOUSE_VAULT_URL", vault_url);
   if (auto w = core::write_file_atomic(dir + "/dev.env", env, 0600); !w) {
     std::cerr << "gatehouse dev: " << w.error().message << "\n";
     return 1;
@@ -426,6 +459,7 @@ int run_dev(const DevOptions& o) {
             << "  identity  " << authority << "/" << state->tenant_id
             << "  (token, discovery and JWKS endpoints)\n"
             << "  demo API  " << authority << "/demo\n"
+            << "  vault     " << vault_url << "  (Key Vault REST API: @azure/keyvault-secrets)\n"
             << "  admin     http://" << o.admin << "  (/healthz, /metrics, /v1 REST API)\n"
             << "  data dir  " << dir << (ca_created ? "  (new dev CA)" : "  (reused)") << "\n"
             << "  logs      " << dir << "/access.log, " << dir << "/audit.log\n\n"
@@ -457,6 +491,8 @@ void add_dev_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--listen", opts->listen, "HTTPS address of the gateway")->capture_default_str();
   cmd->add_option("--admin", opts->admin, "Address of the admin listener")->capture_default_str();
+  cmd->add_option("--vault", opts->vault, "HTTPS address of the vault (Key Vault REST API)")
+      ->capture_default_str();
   cmd->callback([opts, &exit_code] { exit_code = run_dev(*opts); });
 }
 

@@ -11,6 +11,8 @@
 #include <system_error>
 #include <vector>
 
+#include "core/references.h"
+
 namespace gh::config {
 namespace {
 
@@ -119,9 +121,37 @@ Status check_referenced_files(const ProxyConfig& config) {
     }
   }
 
+  if (config.vault) {
+    const VaultConfig& v = *config.vault;
+    for (size_t i = 0; i < v.issuers.size(); ++i) {
+      checks.push_back(
+          {fmt::format("vault.issuers[{}].cert", i), &v.issuers[i].cert, v.issuers[i].line});
+      checks.push_back(
+          {fmt::format("vault.issuers[{}].key", i), &v.issuers[i].key, v.issuers[i].line});
+    }
+    for (size_t i = 0; i < v.secrets.size(); ++i) {
+      if (!v.secrets[i].file.empty())
+        checks.push_back(
+            {fmt::format("vault.secrets[{}].file", i), &v.secrets[i].file, v.secrets[i].line});
+    }
+    for (size_t i = 0; i < v.certificates.size(); ++i) {
+      if (!v.certificates[i].file.empty())
+        checks.push_back({fmt::format("vault.certificates[{}].file", i), &v.certificates[i].file,
+                          v.certificates[i].line});
+    }
+  }
+
   std::vector<std::string> problems;
   // Paths are left out of messages: they may have been substituted from the environment.
   for (const FileCheck& check : checks) {
+    if (core::is_reference(*check.path)) {
+      // Resolved when the roles start; here only whether a role can resolve it.
+      if (check.path->starts_with("vault:") && !config.vault) {
+        problems.push_back(fmt::format("{}:{}: {}: a vault: reference needs a vault section",
+                                       config.source_file, check.line, check.key));
+      }
+      continue;
+    }
     if (auto why = unreadable(*check.path)) {
       problems.push_back(fmt::format("{}:{}: {}: cannot read the file ({})", config.source_file,
                                      check.line, check.key, *why));
@@ -148,6 +178,7 @@ Status check_referenced_files(const ProxyConfig& config) {
   };
   check_log("access_log", config.access_log);
   if (config.identity) check_log("identity.audit_log", config.identity->audit_log);
+  if (config.vault) check_log("vault.audit_log", config.vault->audit_log);
   if (problems.empty()) return {};
   std::string message;
   for (const auto& p : problems) {

@@ -299,6 +299,7 @@ Result<std::shared_ptr<VaultService>> VaultService::start(
   options.auth.clock_skew_seconds = identity->config().tokens.clock_skew.count();
   options.authority_origin = identity->config().public_url;
   options.authority_port = identity_port;
+  options.soft_delete_retention_days = config.soft_delete_retention_days;
   impl->api =
       std::make_unique<KeyVaultApi>(*impl->store, identity->directory(), identity->key_ring(),
                                     *impl->audit, std::move(options), clock);

@@ -33,9 +33,14 @@ def read_env_file(path):
 class DevCommand(unittest.TestCase):
     def start_dev(self, data_dir, port, admin_port):
         out = open(os.path.join(data_dir + ".out"), "w+")
+        # The vault listener: one port per data directory, so that a restart reuses it.
+        if not hasattr(self, "vault_ports"):
+            self.vault_ports = {}
+        vault_port = self.vault_ports.setdefault(data_dir, free_port())
         proc = subprocess.Popen(
             [gatehouse_bin(), "dev", "--data-dir", data_dir,
-             "--listen", "127.0.0.1:%d" % port, "--admin", "127.0.0.1:%d" % admin_port],
+             "--listen", "127.0.0.1:%d" % port, "--admin", "127.0.0.1:%d" % admin_port,
+             "--vault", "127.0.0.1:%d" % vault_port],
             stdout=out, stderr=subprocess.PIPE)
 
         def stop():
