@@ -52,6 +52,10 @@ void register_resolver(std::string scheme, std::shared_ptr<ReferenceResolver> re
     r.resolvers.erase(scheme);
 }
 
+bool has_resolver(std::string_view scheme) {
+  return resolver_for(scheme) != nullptr;
+}
+
 Result<std::string> read_reference(std::string_view path) {
   auto [scheme, rest] = split(path);
   if (scheme.empty())

@@ -34,6 +34,9 @@ bool is_reference(std::string_view path) noexcept;
 /// Registers (or with null, removes) the resolver of `scheme`. Process-wide; called at start.
 void register_resolver(std::string scheme, std::shared_ptr<ReferenceResolver> resolver);
 
+/// True when a resolver is registered for `scheme`.
+bool has_resolver(std::string_view scheme);
+
 /// Reads a reference: NotFound naming the scheme when no resolver is registered for it.
 Result<std::string> read_reference(std::string_view path);
 /// The resolver's stamp, or "" when unresolvable.
