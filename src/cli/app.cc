@@ -21,6 +21,7 @@ int run(int argc, char** argv) {
   add_creds_commands(app, exit_code);
   add_token_commands(app, exit_code);
   add_vault_commands(app, exit_code);
+  add_master_key_commands(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -29,5 +29,6 @@ void add_creds_commands(CLI::App& app, int& exit_code);
 void add_token_commands(CLI::App& app, int& exit_code);
 // The vault role's admin API client (cli/vault_cmd.cc).
 void add_vault_commands(CLI::App& app, int& exit_code);
+void add_master_key_commands(CLI::App& app, int& exit_code);
 
 }  // namespace gh::cli
