@@ -12,8 +12,9 @@ new connections; a new version of a secret must change the header the policy set
 import base64
 import json
 import os
-import re
+import shutil
 import ssl
+import subprocess
 import sys
 import tempfile
 import threading
@@ -25,8 +26,8 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import (Conn, Gatehouse, GatehouseTestCase, Nginx, free_port, make_pki,  # noqa: E402
-                     on_cleanup, wait_port)
+from harness import (Conn, Gatehouse, GatehouseTestCase, Nginx, TestBackend,  # noqa: E402
+                     free_port, gatehouse_bin, make_pki, on_cleanup, request)
 
 TENANT = "6e1b1c52-3a57-4f3e-9f58-1b6f3c1d2e4f"
 WORKLOAD = "0c6b3f5e-8d1a-4e5b-9c2f-7a8b9c0d1e2f"
@@ -277,6 +278,78 @@ server {{
         with open(os.path.join(self.dir, "vault-audit.log")) as f:
             lines = [json.loads(line) for line in f if line.strip()]
         self.assertTrue(any(r["via"] == "gateway" and r["name"] == "function-key" for r in lines))
+
+
+class MasterKeyRotation(GatehouseTestCase):
+    """`gatehouse master-key rotate`: offline, everything sealed moves to the new key."""
+
+    def test_rotate_then_start_with_the_new_key(self):
+        d = tempfile.mkdtemp(prefix="gh-mk-")
+        on_cleanup(self, shutil.rmtree, d, True)
+        old_key = os.path.join(d, "master.key")
+        with open(os.open(old_key, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
+            f.write(os.urandom(32))
+        backend = TestBackend(self)
+        port, id_port, kv_port = free_port(), free_port(), free_port()
+        pki = make_pki(d)
+        tls = {"certificates": [{"cert": pki["server"] + ".pem", "key": pki["server"] + ".key"}]}
+        policy = """<policies><inbound><base /></inbound><backend><base /></backend><outbound><base />
+  <set-header name="X-From-Vault" exists-action="override"><value>{{k}}</value></set-header>
+</outbound><on-error><base /></on-error></policies>"""
+        config = {
+            "listeners": [{"name": "plain", "address": "127.0.0.1:%d" % port},
+                          {"name": "identity", "address": "127.0.0.1:%d" % id_port, "tls": tls},
+                          {"name": "kv", "address": "127.0.0.1:%d" % kv_port, "tls": tls}],
+            "timeouts": {"drain": "1s"},
+            "apis": [{"name": "a", "path": "/", "backend_url": backend.url, "policy_xml": policy}],
+            "named_values": [{"name": "k", "file": "vault:secrets/k", "secret": True}],
+            "identity": {"data_dir": os.path.join(d, "data"), "master_key_file": old_key,
+                         "listeners": ["identity"], "audit_log": "off",
+                         "tenants": [{"id": TENANT, "name": "T"}]},
+            "vault": {"tenant": TENANT, "listeners": ["kv"], "audit_log": "off",
+                      "secrets": [{"name": "k", "value_env": "GH_TEST_K"}]},
+        }
+        env = {"GH_TEST_K": HEADER_V1}
+        gh = Gatehouse(self, config, workdir=d, env=env)
+        self.assertEqual(request(port, "GET", "/x").header("X-From-Vault"), HEADER_V1)
+        self.assertEqual(gh.terminate(), 0)
+
+        new_key = os.path.join(d, "new.key")
+        with open(os.open(new_key, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
+            f.write(os.urandom(32))
+        with open(old_key, "rb") as f:
+            before = f.read()
+        rotate = [gatehouse_bin(), "master-key", "rotate", "--config", gh.config_path,
+                  "--new-key-file", new_key]
+        r = subprocess.run(rotate, capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("re-wrapped every vault data key", r.stdout)
+        with open(old_key, "rb") as f, open(new_key, "rb") as g:
+            self.assertEqual(f.read(), g.read())
+        self.assertEqual(os.stat(old_key).st_mode & 0o777, 0o600)
+        # The same key again is refused, and names why.
+        again = subprocess.run(rotate, capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(again.returncode, 0)
+        self.assertIn("holds the current master key", again.stderr)
+
+        # The old key no longer opens anything: the server refuses to start with it...
+        stale = os.path.join(d, "stale.key")
+        with open(os.open(stale, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
+            f.write(before)
+        stale_config = json.loads(json.dumps(config))
+        stale_config["identity"]["master_key_file"] = stale
+        stale_dir = os.path.join(d, "stale")
+        os.makedirs(stale_dir)
+        bad = Gatehouse(self, stale_config, workdir=stale_dir, env=env, start=False)
+        r = subprocess.run([gatehouse_bin(), "serve", "--config", bad.config_path],
+                                         capture_output=True, text=True, timeout=60,
+                                         env=dict(os.environ, **env))
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("master key", r.stderr)
+        # ...and with the new one everything reads as before.
+        gh2 = Gatehouse(self, config, workdir=d, env=env)
+        self.assertEqual(request(port, "GET", "/x").header("X-From-Vault"), HEADER_V1)
+        gh2.terminate()
 
 
 if __name__ == "__main__":
