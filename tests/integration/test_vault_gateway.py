@@ -27,7 +27,8 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (Conn, Gatehouse, GatehouseTestCase, Nginx, TestBackend,  # noqa: E402
-                     free_port, gatehouse_bin, make_pki, on_cleanup, request)
+                     cert_der, free_port, gatehouse_bin, make_cert, make_pki, on_cleanup,
+                     request)
 
 TENANT = "6e1b1c52-3a57-4f3e-9f58-1b6f3c1d2e4f"
 WORKLOAD = "0c6b3f5e-8d1a-4e5b-9c2f-7a8b9c0d1e2f"
@@ -35,6 +36,7 @@ SECRET = "workload-secret-value-7Hq"
 HEADER_V1 = "function-key-v1-9Zp"
 HEADER_V2 = "function-key-v2-4Rk"
 API_VERSION = "7.5"
+PFX_PASSWORD = "mounted-pfx-pass"
 
 
 def poll(predicate, what, timeout=20.0):
@@ -55,6 +57,13 @@ class VaultIntoGateway(GatehouseTestCase):
         cls.pki = make_pki(cls.dir)
         cls.ca = cls.pki["ca"] + ".pem"
         cls.backend_port, cls.port, cls.id_port = free_port(), free_port(), free_port()
+        cls.file_tls_port = free_port()
+        # A certificate the platform mounts as a file (PEM now, PKCS#12 later).
+        cls.mounted = os.path.join(cls.dir, "mounted-tls.bundle")
+        with open(cls.mounted, "w") as out:
+            for part in (cls.pki["server"] + ".key", cls.pki["server"] + ".pem"):
+                with open(part) as f:
+                    out.write(f.read())
         cls.vault_port, admin_port = free_port(), free_port()
         # The backend: mutual TLS, trusting only the test CA (which the vault issues from).
         cls.nginx = Nginx(cls, """
@@ -82,6 +91,9 @@ server {{
                 {"name": "identity", "address": "127.0.0.1:%d" % cls.id_port,
                  "tls": {"certificates": [{"cert": cls.pki["server"] + ".pem",
                                            "key": cls.pki["server"] + ".key"}]}},
+                {"name": "mounted", "address": "127.0.0.1:%d" % cls.file_tls_port,
+                 "tls": {"certificates": [{"cert": "vault:certificates/mounted-tls",
+                                           "key": "vault:certificates/mounted-tls"}]}},
                 {"name": "kv", "address": "127.0.0.1:%d" % cls.vault_port,
                  "tls": {"certificates": [{"cert": cls.pki["server"] + ".pem",
                                            "key": cls.pki["server"] + ".key"}]}},
@@ -119,12 +131,15 @@ server {{
                     {"name": "edge-tls",
                      "policy": {"subject": "CN=localhost", "dns_names": ["localhost"],
                                 "issuer": "test-ca", "validity_months": 1}},
+                    {"name": "mounted-tls", "file": cls.mounted,
+                     "password_env": "GH_TEST_PFX_PASSWORD"},
                 ],
             },
         }
         cls.gh = Gatehouse(cls, config, workdir=cls.dir,
                            env={"GH_TEST_WORKLOAD_SECRET": SECRET,
-                                "GH_TEST_FUNCTION_KEY": HEADER_V1})
+                                "GH_TEST_FUNCTION_KEY": HEADER_V1,
+                                "GH_TEST_PFX_PASSWORD": PFX_PASSWORD})
         cls.tls = ssl.create_default_context(cafile=cls.ca)
         cls.vault_url = "https://localhost:%d" % cls.vault_port
 
@@ -246,6 +261,30 @@ server {{
         poll(lambda: hashlib.sha1(served_der()).hexdigest() == new,
              "new connections to get the new certificate")
         self.assertEqual(self.call(held).status, 200)
+
+    def test_certificate_file_replaced_on_disk_becomes_a_new_version(self):
+        import hashlib
+
+        def served():
+            with Conn(self.file_tls_port, tls=self.tls, server_hostname="localhost") as c:
+                return hashlib.sha1(c.sock.getpeercert(binary_form=True)).hexdigest()
+
+        first = served()
+        self.assertEqual(first, self.current_x5t_hex("mounted-tls"))
+        # The platform replaces the file (atomically) with a PKCS#12 of a new certificate.
+        make_cert(self.dir, "server-next", self.pki["ca"], "localhost", "DNS:localhost")
+        pfx = self.mounted + ".tmp"
+        subprocess.run(["openssl", "pkcs12", "-export", "-inkey",
+                        os.path.join(self.dir, "server-next.key"), "-in",
+                        os.path.join(self.dir, "server-next.pem"), "-out", pfx, "-passout",
+                        "pass:" + PFX_PASSWORD], check=True, capture_output=True, timeout=60)
+        os.replace(pfx, self.mounted)
+        new = hashlib.sha1(cert_der(os.path.join(self.dir, "server-next.leaf.pem"))).hexdigest()
+        self.assertNotEqual(new, first)
+        poll(lambda: served() == new, "new connections to get the replaced certificate")
+        self.assertEqual(self.current_x5t_hex("mounted-tls"), new)
+        _, versions = self.vault("GET", "/certificates/mounted-tls/versions")
+        self.assertEqual(len(versions["value"]), 2)
 
     def test_named_value_from_a_vault_secret_follows_new_versions(self):
         self.assertEqual(self.call().header("X-Function-Key"), HEADER_V1)
