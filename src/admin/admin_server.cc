@@ -6,10 +6,12 @@
 
 #include "admin/admin_auth.h"
 #include "admin/identity_api.h"
+#include "admin/vault_api.h"
 #include "config/environment.h"
 #include "core/event_log.h"
 #include "http/error_response.h"
 #include "identity/identity_service.h"
+#include "vault/vault_service.h"
 
 namespace gh::admin {
 namespace {
@@ -26,11 +28,14 @@ constexpr size_t kAdminHeaderLimit = 8192;
 using Request = bhttp::request<bhttp::string_body>;
 using Response = bhttp::response<bhttp::string_body>;
 
-// The identity API with the service that owns its directory and key ring, or why it is off.
+// The identity API with the service that owns its directory and key ring, or why it is off;
+// and the vault's API, which authenticates through the identity one.
 struct IdentityAdmin {
   std::shared_ptr<identity::IdentityService> service;  // keeps directory and key ring alive
   std::optional<IdentityApi> api;
-  std::string unavailable;  // set when the admin credential could not be loaded
+  std::string unavailable;                     // set when the admin credential could not be loaded
+  std::shared_ptr<vault::VaultService> vault;  // keeps the store and audit log alive
+  std::optional<VaultApi> vault_api;           // empty: no vault role
 };
 
 Response json_error(const Request& req, bhttp::status status, std::string_view message) {
@@ -42,7 +47,8 @@ Response json_error(const Request& req, bhttp::status status, std::string_view m
   return res;
 }
 
-Response answer_identity(const Request& req, std::string_view path, IdentityAdmin& admin) {
+Response answer_identity(const Request& req, std::string_view path, std::string_view source_ip,
+                         IdentityAdmin& admin) {
   if (!admin.api) {
     return json_error(req, bhttp::status::service_unavailable,
                       "the admin API is unavailable: " + admin.unavailable);
@@ -52,7 +58,23 @@ Response answer_identity(const Request& req, std::string_view path, IdentityAdmi
   in.target = req.target();
   in.authorization = req[bhttp::field::authorization];
   in.body = req.body();
-  AdminResponse out = admin.api->handle(in);
+  in.source_ip = source_ip;
+  AdminResponse out;
+  if (VaultApi::serves(path)) {
+    // Authentication first, as for every /v1 path: the API's shape is not revealed.
+    std::string caller;
+    if (auto refused = admin.api->authenticate(in.authorization, caller)) {
+      out = std::move(*refused);
+      if (admin.vault_api) admin.vault_api->audit_refusal(in, out.status);
+    } else if (!admin.vault_api) {
+      out = VaultApi::not_enabled();
+      out.caller = std::move(caller);
+    } else {
+      out = admin.vault_api->handle(in, caller);
+    }
+  } else {
+    out = admin.api->handle(in);
+  }
   Response res{static_cast<bhttp::status>(out.status), req.version()};
   res.keep_alive(req.keep_alive());
   if (!out.content_type.empty()) res.set(bhttp::field::content_type, out.content_type);
@@ -72,10 +94,13 @@ Response answer_identity(const Request& req, std::string_view path, IdentityAdmi
   return res;
 }
 
-Response answer(const Request& req, const gateway::Server& server, IdentityAdmin* identity) {
+Response answer(const Request& req, std::string_view source_ip, const gateway::Server& server,
+                IdentityAdmin* identity) {
   std::string_view target = req.target();
   target = target.substr(0, target.find('?'));
-  if (identity && IdentityApi::serves(target)) return answer_identity(req, target, *identity);
+  if (identity && IdentityApi::serves(target)) {
+    return answer_identity(req, target, source_ip, *identity);
+  }
   Response res{bhttp::status::ok, req.version()};
   res.keep_alive(req.keep_alive());
   if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head) {
@@ -106,6 +131,9 @@ Response answer(const Request& req, const gateway::Server& server, IdentityAdmin
 
 awaitable<void> admin_session(net::Socket socket, const gateway::Server* server,
                               std::shared_ptr<IdentityAdmin> identity) {
+  net::error_code peer_ec;
+  const auto peer = socket.remote_endpoint(peer_ec);
+  const std::string source_ip = peer_ec ? std::string() : peer.address().to_string();
   net::PlainStream stream(std::move(socket));
   beast::flat_buffer buf;
   for (;;) {
@@ -123,7 +151,7 @@ awaitable<void> admin_session(net::Socket socket, const gateway::Server* server,
       break;
     }
     if (ec) break;
-    auto res = answer(parser.get(), *server, identity.get());
+    auto res = answer(parser.get(), source_ip, *server, identity.get());
     bool keep = res.keep_alive();
     auto [wec, m] = co_await bhttp::async_write(stream, res, use_tuple);
     if (wec || !keep) break;
@@ -146,9 +174,15 @@ awaitable<void> admin_accept_loop(net::Acceptor* acceptor, const gateway::Server
 }
 
 std::shared_ptr<IdentityAdmin> make_identity_admin(
-    std::shared_ptr<identity::IdentityService> service) {
+    std::shared_ptr<identity::IdentityService> service,
+    std::shared_ptr<vault::VaultService> vault) {
   auto admin = std::make_shared<IdentityAdmin>();
   admin->service = std::move(service);
+  if (vault) {
+    admin->vault = std::move(vault);
+    admin->vault_api.emplace(admin->vault->store(), admin->vault->audit(),
+                             core::SystemClock::instance());
+  }
   const std::string& file = admin->service->config().admin_token_file;
   auto credential =
       AdminCredential::load_or_create(file, config::process_environment()("GATEHOUSE_ADMIN_TOKEN"));
@@ -168,9 +202,11 @@ std::shared_ptr<IdentityAdmin> make_identity_admin(
 
 void start_admin_server(net::asio::io_context& io, net::Acceptor& acceptor,
                         const gateway::Server& server,
-                        std::shared_ptr<identity::IdentityService> identity) {
+                        std::shared_ptr<identity::IdentityService> identity,
+                        std::shared_ptr<vault::VaultService> vault) {
   std::shared_ptr<IdentityAdmin> admin;
-  if (identity) admin = make_identity_admin(std::move(identity));
+  // The vault lives in the identity role's database and needs it: no identity, no vault.
+  if (identity) admin = make_identity_admin(std::move(identity), std::move(vault));
   asio::co_spawn(io, admin_accept_loop(&acceptor, &server, std::move(admin)), asio::detached);
 }
 

@@ -392,30 +392,41 @@ AdminResponse VaultApi::not_enabled() {
                         "`identity:` section) to its configuration, see docs/vault.md");
 }
 
+VaultApi::Call VaultApi::start_call(const AdminRequest& request) {
+  const size_t q = request.target.find('?');
+  Call call;
+  call.path = request.target.substr(0, q);
+  call.method = request.method;
+  call.query = q == std::string_view::npos ? std::string_view{} : request.target.substr(q + 1);
+  call.body = request.body;
+  return call;
+}
+
+void VaultApi::write_audit(const Call& call, const AdminRequest& request, unsigned status,
+                           std::string_view caller) {
+  if (call.endpoint == nullptr) return;  // no vault operation was asked for
+  vault::VaultAuditRecord record;
+  record.operation =
+      call.operation.empty() ? call.endpoint->operation : std::string_view(call.operation);
+  record.outcome = outcome_of(status);
+  record.kind = call.endpoint->kind;
+  if (call.segments.size() > 1) record.name = call.segments[1];
+  record.version = call.version;
+  // The bootstrap credential is "admin"; an access token with the admin role, its app.
+  record.client_id = caller == "bootstrap" ? "admin" : caller;
+  record.via = "admin";
+  record.status = static_cast<int>(status);
+  record.source_ip = request.source_ip;
+  record.now = clock_.now_unix();
+  audit_.write(record);
+}
+
 AdminResponse VaultApi::handle(const AdminRequest& request, std::string_view caller) noexcept {
   try {
-    const size_t q = request.target.find('?');
-    Call call;
-    call.path = request.target.substr(0, q);
-    call.method = request.method;
-    call.query = q == std::string_view::npos ? std::string_view{} : request.target.substr(q + 1);
-    call.body = request.body;
-    AdminResponse response = dispatch(call);
-    if (call.endpoint != nullptr) {
-      vault::VaultAuditRecord record;
-      record.operation = call.operation;
-      record.outcome = outcome_of(response.status);
-      record.kind = call.endpoint->kind;
-      if (call.segments.size() > 1) record.name = call.segments[1];
-      record.version = call.version;
-      // The bootstrap credential is "admin"; an access token with the admin role, its app.
-      record.client_id = caller == "bootstrap" || caller.empty() ? "admin" : caller;
-      record.via = "admin";
-      record.status = static_cast<int>(response.status);
-      record.source_ip = request.source_ip;
-      record.now = clock_.now_unix();
-      audit_.write(record);
-    }
+    Call call = start_call(request);
+    std::optional<AdminResponse> refused = route(call);
+    AdminResponse response = refused ? std::move(*refused) : run(call);
+    write_audit(call, request, response.status, caller);
     response.caller = std::string(caller);
     return response;
   } catch (const std::bad_alloc&) {
@@ -425,7 +436,19 @@ AdminResponse VaultApi::handle(const AdminRequest& request, std::string_view cal
   }
 }
 
-AdminResponse VaultApi::dispatch(Call& call) {
+void VaultApi::audit_refusal(const AdminRequest& request, unsigned status) noexcept {
+  try {
+    Call call = start_call(request);
+    if (route(call)) return;  // not an operation: nothing to record
+    write_audit(call, request, status, "");
+  } catch (const std::bad_alloc&) {
+    std::terminate();
+  } catch (const std::exception&) {
+    // An audit line lost to an unexpected error must not turn a 401 into a 500.
+  }
+}
+
+std::optional<AdminResponse> VaultApi::route(Call& call) {
   auto segments = path_segments(call.path, kPrefix);
   if (!segments) return from_error(segments.error());
   call.segments = std::move(*segments);
@@ -450,6 +473,10 @@ AdminResponse VaultApi::dispatch(Call& call) {
                           "invalid name '" + call.name() +
                               "': 1-127 characters of letters, digits and '-' (Key Vault's rule)");
   }
+  return std::nullopt;
+}
+
+AdminResponse VaultApi::run(Call& call) {
   const auto answer = [](Result<AdminResponse> r) {
     return r ? std::move(*r) : from_error(r.error());
   };

@@ -10,6 +10,7 @@
 // a value). A secret's value appears in one response only: GET /v1/vault/secrets/{name}; a
 // private key only in an export.
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -39,10 +40,19 @@ class VaultApi {
   /// {"error":"vault_not_enabled", ...}.
   static AdminResponse not_enabled();
 
+  /// Writes the audit record of a request refused before handle() (401/403 from the admin
+  /// credential check), when it names a vault operation. Never throws.
+  void audit_refusal(const AdminRequest& request, unsigned status) noexcept;
+
   struct Call;  // one request being answered (vault_api.cc)
 
  private:
-  AdminResponse dispatch(Call& call);
+  static Call start_call(const AdminRequest& request);
+  /// Finds the endpoint and checks the item name; the error answer, or nullopt to run it.
+  static std::optional<AdminResponse> route(Call& call);
+  AdminResponse run(Call& call);
+  void write_audit(const Call& call, const AdminRequest& request, unsigned status,
+                   std::string_view caller);
 
   vault::VaultStore& store_;
   vault::VaultAudit& audit_;
