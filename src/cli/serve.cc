@@ -20,10 +20,10 @@ void add_serve_command(CLI::App& app, int& exit_code) {
     options.env = config::process_environment();
     auto identity = std::make_shared<std::shared_ptr<identity::IdentityService>>();
     auto vault = std::make_shared<std::shared_ptr<vault::VaultService>>();
-  options.make_local_handler = roles_factory(options.env, identity, vault);
-    options.start_admin = [identity](net::asio::io_context& io, net::Acceptor& acceptor,
-                                     const gateway::Server& server) {
-      admin::start_admin_server(io, acceptor, server, *identity);
+    options.make_local_handler = roles_factory(options.env, identity, vault);
+    options.start_admin = [identity, vault](net::asio::io_context& io, net::Acceptor& acceptor,
+                                            const gateway::Server& server) {
+      admin::start_admin_server(io, acceptor, server, *identity, *vault);
     };
     auto server = gateway::Server::start(std::move(options));
     if (!server) {
