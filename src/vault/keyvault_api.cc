@@ -15,6 +15,7 @@
 #include "core/strings.h"
 #include "identity/token_request.h"
 #include "jose/json.h"
+#include "x509/cert_loader.h"
 
 namespace gh::vault {
 namespace {
@@ -311,6 +312,23 @@ std::string host_without_port(std::string_view host) {
   }
   const size_t colon = host.find(':');
   return std::string(host.substr(0, colon));
+}
+
+/// An authority as a client may send it: a DNS name, IPv4 or bracketed IPv6, optional port.
+bool valid_host(std::string_view host) noexcept {
+  if (host.empty() || host.size() > 255) return false;
+  return std::all_of(host.begin(), host.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' ||
+           c == '-' || c == ':' || c == '[' || c == ']' || c == '_';
+  });
+}
+
+/// Empty (the current version) or letters and digits: what a version id can be, so that one
+/// from the path can be quoted in a message and an id.
+bool valid_version(std::string_view version) noexcept {
+  return version.size() <= 64 && std::all_of(version.begin(), version.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+         });
 }
 
 // ---- JSON shapes -----------------------------------------------------------------------------
@@ -1032,6 +1050,18 @@ Outcome import_certificate(const Call& c) {
     if (!der) return bad_parameter("Property 'value' is neither PEM nor base64 PKCS#12.");
     data.assign(der->begin(), der->end());
   }
+  if (policy && policy->subject.empty() && policy->dns_names.empty()) {
+    // Key Vault takes the subject and names of an imported certificate from the certificate
+    // itself when the policy leaves them out (the SDK sends only the content type).
+    auto certs = x509::load_any_certificates(data, pwd->value_or(""));
+    if (!certs || certs->empty()) {
+      return bad_parameter(
+          "Property 'value' is not a certificate with its private key in PEM or PKCS#12 (with "
+          "the right 'pwd').");
+    }
+    policy->subject = certs->front().subject();
+    policy->dns_names = certs->front().subject_alt_names().dns;
+  }
   auto info = c.store.import_certificate(c.route.name, data, pwd->value_or(""), policy,
                                          tags->value_or(Tags{}));
   if (!info) return store_error(info.error(), "certificate", c.route.name, {});
@@ -1225,6 +1255,8 @@ http::LocalResponse KeyVaultApi::handle(const http::LocalRequest& request) {
   Outcome out;
   try {
     out = [&]() -> Outcome {
+      // The Host header becomes part of every id and of the challenge.
+      if (!valid_host(request.host)) return bad_parameter("The Host header is missing or invalid.");
       // Authentication comes first: the SDK's first request carries neither token nor body and
       // must get the challenge that tells it where to get a token.
       const auto key_set = keys_.current();
@@ -1286,6 +1318,9 @@ http::LocalResponse KeyVaultApi::handle(const http::LocalRequest& request) {
                              " name is invalid: names are 1-127 characters of 0-9, a-z, A-Z "
                              "and '-'.");
       }
+      if (!valid_version(r.version)) {
+        return bad_parameter("The version is invalid: versions are 32 hexadecimal characters.");
+      }
       Shapes shapes;
       shapes.origin = std::string(request.tls ? "https://" : "http://") + std::string(request.host);
       shapes.recoverable_days = options_.soft_delete_retention_days;
@@ -1307,11 +1342,7 @@ http::LocalResponse KeyVaultApi::handle(const http::LocalRequest& request) {
   // Only a valid name is logged as given: anything else came from an arbitrary path.
   rec.name = valid_item_name(r.name) ? r.name : std::string_view();
   rec.version = !out.version.empty() ? std::string_view(out.version) : r.version;
-  if (rec.version.size() > 64 || !std::all_of(rec.version.begin(), rec.version.end(), [](char ch) {
-        return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
-      })) {
-    rec.version = {};
-  }
+  if (!valid_version(rec.version)) rec.version = {};
   rec.tenant = caller.tenant_id;
   rec.client_id = caller.client_id;
   rec.object_id = caller.object_id;
