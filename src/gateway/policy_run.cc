@@ -6,6 +6,7 @@
 #include "core/strings.h"
 #include "http/error_response.h"
 #include "http/forward_head.h"
+#include "policy/cors.h"
 #include "policy/field_setter.h"
 
 namespace gh::gateway {
@@ -76,6 +77,22 @@ net::awaitable<PolicyVerdict> run_request_policies(const OperationPolicies& op,
   ctx.api = op.api;
   if (!op.operation.id.empty()) ctx.operation = &op.operation;
   pipeline = op.pipeline.get();
+
+  // A CORS preflight runs the inbound section's cors policy alone, before the subscription
+  // step: a browser's preflight carries no key and no token (APIM §6.3). An operation that
+  // defines OPTIONS itself gets the request like any other.
+  if (const policy::Instruction* cors = pipeline->cors_preflight();
+      cors && op.operation.method != "OPTIONS" && policy::is_cors_preflight(ctx.request)) {
+    ctx.section = Section::Inbound;
+    ctx.scope = cors->scope;
+    ctx.path = cors->path;
+    Flow f = cors->policy->apply(ctx);
+    if (f == Flow::Error) {
+      co_await run_on_error(*pipeline, ctx);
+      co_return PolicyVerdict::Respond;
+    }
+    if (f == Flow::Return) co_return PolicyVerdict::Respond;
+  }
 
   // The built-in subscription step (§5): header first, then the query parameter.
   std::optional<std::string> key = ctx.header(op.api->key_header);

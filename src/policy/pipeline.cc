@@ -241,6 +241,14 @@ Result<std::shared_ptr<const Pipeline>> Pipeline::compile(std::span<const ScopeD
     c.compile_section(s);
   }
   if (!problems.empty()) return unexpected(ErrorKind::InvalidArgument, problems.joined());
+  for (const Instruction& in : out->section(Section::Inbound).code()) {
+    // Top-level statements have a path of one step ("cors[1]"); a when's are longer.
+    if (in.op == Instruction::Op::Run && in.path.starts_with("cors[") &&
+        in.path.find('/') == std::string::npos) {
+      out->cors_preflight_ = &in;
+      break;
+    }
+  }
   return std::shared_ptr<const Pipeline>(std::move(out));
 }
 

@@ -67,10 +67,14 @@ class Pipeline {
   bool forwards() const noexcept { return forwards_; }
   /// Every policy in the pipeline, for end-of-request hooks.
   size_t policy_count() const noexcept { return policies_.size(); }
+  /// The first `cors` statement written directly in the composed inbound section (not inside
+  /// a choose), or null: on a CORS preflight APIM runs that policy alone (§6.3).
+  const Instruction* cors_preflight() const noexcept { return cors_preflight_; }
 
  private:
   friend class PipelineCompiler;
   std::array<Program, 4> programs_;
+  const Instruction* cors_preflight_ = nullptr;
   std::vector<std::unique_ptr<Policy>> policies_;
   std::vector<std::unique_ptr<TextValue>> conditions_;
   bool forwards_ = true;
