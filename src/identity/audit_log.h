@@ -7,7 +7,7 @@
 // Every member is always present (empty string when unknown), in that order; values are
 // JSON-escaped and invalid UTF-8 from requests is replaced, so each line is valid JSON.
 // `credential` is a thumbprint, secret key id or federated credential name, never a secret.
-// Lines are written whole under a mutex (rare compared with signing, which dominates).
+// Lines go to a core::LineSink (written whole under a mutex: rare next to signing).
 
 #include <cstdint>
 #include <cstdio>
@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/line_sink.h"
 #include "core/result.h"
 
 namespace gh::identity {
@@ -43,7 +44,7 @@ class AuditLog {
   static Result<std::unique_ptr<AuditLog>> open(const std::string& target);
   ~AuditLog();
 
-  bool enabled() const noexcept { return out_ != nullptr; }
+  bool enabled() const noexcept { return sink_->enabled(); }
   void write(const AuditRecord& r);
   /// Lines are buffered by stdio; write() flushes when 200 ms have passed since the last flush,
   /// so call flush() periodically (the gateway calls IdentityService::flush_logs() every 200 ms)
@@ -52,10 +53,7 @@ class AuditLog {
 
  private:
   AuditLog() = default;
-  std::FILE* out_ = nullptr;
-  bool owned_ = false;
-  std::mutex mutex_;  // guards out_'s buffer and last_flush_ms_: lines never interleave
-  int64_t last_flush_ms_ = 0;
+  std::unique_ptr<core::LineSink> sink_;
 };
 
 }  // namespace gh::identity

@@ -9,12 +9,11 @@
 // or a token. Buffered like identity::AuditLog and flushed by flush().
 
 #include <cstdint>
-#include <cstdio>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 
+#include "core/line_sink.h"
 #include "core/result.h"
 
 namespace gh::vault {
@@ -46,10 +45,7 @@ class VaultAudit {
 
  private:
   VaultAudit() = default;
-  std::FILE* out_ = nullptr;
-  bool owned_ = false;
-  std::mutex mutex_;
-  int64_t last_flush_ms_ = 0;
+  std::unique_ptr<core::LineSink> sink_;
 };
 
 }  // namespace gh::vault
