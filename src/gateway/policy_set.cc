@@ -273,6 +273,11 @@ Result<std::shared_ptr<const PolicySet>> compile_policy_set(
     GH_TRY(auto source, policy::ClientCertSource::create(std::move(rules)));
     set->cert_source = std::make_shared<const policy::ClientCertSource>(std::move(source));
   }
+  for (const auto& text : config.trusted_proxies) {
+    auto network = policy::parse_ip_network(text);
+    if (!network) return unexpected(network.error().with_context("trusted_proxies"));
+    set->trusted_proxies.push_back(*network);
+  }
   if (set->services && set->services->revocation) {
     GH_TRY_STATUS(set->services->revocation->load_local_crl_files(config.client_certificates.crls));
   }

@@ -53,6 +53,17 @@ struct PolicySet {
   /// Where client certificates may come from besides the handshake (trusted front proxies),
   /// and which forwarded-certificate headers are stripped from everyone else.
   std::shared_ptr<const policy::ClientCertSource> cert_source;
+  /// `trusted_proxies`: front proxies whose X-Forwarded-Proto and X-Forwarded-Host stand (a
+  /// TLS-terminating front knows the client's scheme and host; anyone else's claim is replaced).
+  std::vector<policy::IpNetwork> trusted_proxies;
+  bool trusts_front(std::string_view peer_ip) const noexcept {
+    if (trusted_proxies.empty()) return false;
+    const auto address = policy::parse_ip_address(peer_ip);
+    if (!address) return false;
+    for (const auto& n : trusted_proxies)
+      if (n.contains(*address)) return true;
+    return false;
+  }
   /// Files whose change triggers a reload (policy documents, named-value files, certificates).
   std::vector<std::string> watched_files;
 

@@ -910,7 +910,8 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
                     {client.ip, client.tls, client_host},
                     ex.request_id,
                     sb.drop,
-                    sb.extra};
+                    sb.extra,
+                    policies.trusts_front(client.ip)};
     st.request_framing = framing.framing == http::BodyFraming::Chunked ? http::OutFraming::Chunked
                          : has_body                                    ? http::OutFraming::Length
                                                                        : http::OutFraming::None;

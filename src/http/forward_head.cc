@@ -152,6 +152,7 @@ void write_forward_request_head(std::string& out, const bhttp::request_header<>&
                                 const RequestAdditions& add) {
   const ConnectionTokens named(head);
   FieldChain xff, forwarded, via;
+  std::string_view front_proto, front_host;  // a trusted front's claims (trust_forwarded)
   out.append(head.method_string());
   out += ' ';
   out.append(add.target);
@@ -174,10 +175,17 @@ void write_forward_request_head(std::string& out, const bhttp::request_header<>&
       xff.add(f.value());
       continue;
     }
-    if (core::iequals(name, "X-Forwarded-Proto") || core::iequals(name, "X-Forwarded-Host") ||
-        core::iequals(name, "X-Request-Id")) {
-      continue;  // ours to set: a client cannot claim https or choose another host
+    if (core::iequals(name, "X-Forwarded-Proto")) {
+      if (add.trust_forwarded && front_proto.empty() &&
+          (core::iequals(f.value(), "https") || core::iequals(f.value(), "http")))
+        front_proto = core::iequals(f.value(), "https") ? "https" : "http";
+      continue;  // ours to set: a client cannot claim https
     }
+    if (core::iequals(name, "X-Forwarded-Host")) {
+      if (add.trust_forwarded && front_host.empty()) front_host = f.value();
+      continue;  // nor choose another host
+    }
+    if (core::iequals(name, "X-Request-Id")) continue;
     if (!add.drop.empty() && dropped(name, add.drop)) continue;
     append_line(out, name, f.value());
   }
@@ -185,8 +193,12 @@ void write_forward_request_head(std::string& out, const bhttp::request_header<>&
   out += "X-Forwarded-For: ";
   xff.write_prefix(out);
   out.append(add.hop.client_ip);
-  out += add.hop.tls ? "\r\nX-Forwarded-Proto: https\r\n" : "\r\nX-Forwarded-Proto: http\r\n";
-  if (!add.hop.host.empty()) append_line(out, "X-Forwarded-Host", add.hop.host);
+  if (front_proto.empty()) front_proto = add.hop.tls ? "https" : "http";
+  out += "\r\nX-Forwarded-Proto: ";
+  out += front_proto;
+  out += "\r\n";
+  if (front_host.empty()) front_host = add.hop.host;
+  if (!front_host.empty()) append_line(out, "X-Forwarded-Host", front_host);
   out += "Forwarded: ";
   forwarded.write_prefix(out);
   append_forwarded_element(out, add.hop);

@@ -39,11 +39,15 @@ struct RequestAdditions {
   std::span<const std::string_view> drop = {};
   /// Fields added after the client's, as "Name: value\r\n" lines (policy changes).
   std::string_view extra = {};
+  /// The peer is a trusted front proxy (one that terminated the client's TLS): its
+  /// X-Forwarded-Proto (http|https) and X-Forwarded-Host stand instead of this hop's.
+  bool trust_forwarded = false;
 };
 
 /// `METHOD target HTTP/1.1`, the client's end-to-end fields (hop-by-hop, Expect and the fields
 /// the gateway owns removed), then Host, X-Forwarded-For (appended to the client's),
-/// X-Forwarded-Proto, X-Forwarded-Host, Forwarded (appended), Via (appended), X-Request-Id.
+/// X-Forwarded-Proto, X-Forwarded-Host (a trusted front's when `trust_forwarded`), Forwarded
+/// (appended), Via (appended), X-Request-Id.
 void write_forward_request_head(std::string& out, const bhttp::request_header<>& head,
                                 const RequestAdditions& add);
 

@@ -238,6 +238,8 @@ class ThirdPartyCertificates(unittest.TestCase):
         self.assertEqual(headers["x-client-app-id"], [self.partner])
         xff = ",".join(headers["x-forwarded-for"]).replace(" ", "")
         self.assertEqual(xff, "127.0.0.1,127.0.0.1")  # the client (via the front), the front
+        # The front is a trusted proxy: its scheme stands (the client used HTTPS).
+        self.assertEqual(headers["x-forwarded-proto"], ["https"])
         self.assertNotIn("203.0.113.9", json.dumps(seen))
         self.assertEqual(headers["authorization"], ["Bearer " + token])
 

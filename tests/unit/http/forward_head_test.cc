@@ -112,6 +112,34 @@ TEST(ForwardRequestHead, ClientClaimsAboutThisHopAreReplaced) {
   EXPECT_EQ(values(h, "X-Request-Id"), Values{"req-1"});  // the caller decides which id wins
 }
 
+TEST(ForwardRequestHead, ATrustedFrontsSchemeAndHostStand) {
+  auto in = parse_head<true>(
+      "GET /in HTTP/1.1\r\nHost: gw.internal\r\nX-Forwarded-Proto: HTTPS\r\n"
+      "X-Forwarded-Proto: http\r\nX-Forwarded-Host: api.contoso.example\r\n\r\n");
+  auto write = [&](bool trusted) {
+    std::string out;
+    RequestAdditions add{"/in", "backend:80", {"10.0.0.9", false, "gw.internal"}, "req-1"};
+    add.trust_forwarded = trusted;
+    write_forward_request_head(out, in, add);
+    return parse_head<true>(out);
+  };
+  auto trusted = write(true);
+  EXPECT_EQ(values(trusted, "X-Forwarded-Proto"), Values{"https"});  // the first claim
+  EXPECT_EQ(values(trusted, "X-Forwarded-Host"), Values{"api.contoso.example"});
+  // This hop's own Forwarded element still says what this hop saw.
+  EXPECT_EQ(values(trusted, "Forwarded"), Values{"for=10.0.0.9;proto=http;host=gw.internal"});
+  auto untrusted = write(false);
+  EXPECT_EQ(values(untrusted, "X-Forwarded-Proto"), Values{"http"});
+  EXPECT_EQ(values(untrusted, "X-Forwarded-Host"), Values{"gw.internal"});
+  // A trusted front's proto that is neither http nor https is not passed on.
+  auto odd = parse_head<true>("GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-Proto: gopher\r\n\r\n");
+  std::string out;
+  RequestAdditions add{"/", "b:80", {"10.0.0.9", true, "h"}, "r"};
+  add.trust_forwarded = true;
+  write_forward_request_head(out, odd, add);
+  EXPECT_EQ(values(parse_head<true>(out), "X-Forwarded-Proto"), Values{"https"});
+}
+
 TEST(ForwardRequestHead, NoHostOmitsHostParameterAndXForwardedHost) {
   auto h = forwarded("", {"10.0.0.5", false, ""});
   EXPECT_EQ(values(h, "Forwarded"), Values{"for=10.0.0.5;proto=http"});
