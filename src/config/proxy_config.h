@@ -98,6 +98,7 @@
 //       scope: /products/starter       # / (all access) | /apis | /apis/{api} | /products/{id}
 //       primary_key: ${CONTOSO_KEY}    # or sha256:<hex> of the key; kept hashed in memory
 //       secondary_key: ...
+//       # or primary_key_file / secondary_key_file: a file or "vault:secrets/NAME" holding it
 //       state: active                  # active | suspended | submitted | rejected | cancelled |
 //                                      # expired: only active grants access
 //   identity: {...}                    # the identity role: see identity_config.h
@@ -256,6 +257,9 @@ struct Subscription {
   std::string scope;
   std::string primary_key;  // the key, or "sha256:<hex>"
   std::string secondary_key;
+  // Instead of the key: a file (or vault reference) holding it, read at each (re)load.
+  std::string primary_key_file;
+  std::string secondary_key_file;
   std::string state = "active";
   SourceLocation where;
 };

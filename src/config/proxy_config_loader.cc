@@ -98,6 +98,18 @@ Status check_referenced_files(const ProxyConfig& config) {
     add("client_key", b.tls.client_key);
   }
 
+  for (size_t i = 0; i < config.subscriptions.size(); ++i) {
+    const Subscription& s = config.subscriptions[i];
+    if (!s.primary_key_file.empty()) {
+      checks.push_back({fmt::format("subscriptions[{}].primary_key_file", i), &s.primary_key_file,
+                        s.where.line});
+    }
+    if (!s.secondary_key_file.empty()) {
+      checks.push_back({fmt::format("subscriptions[{}].secondary_key_file", i),
+                        &s.secondary_key_file, s.where.line});
+    }
+  }
+
   std::vector<FileCheck> optional_checks;  // created when missing; checked only when present
   if (config.identity) {
     const IdentityConfig& id = *config.identity;

@@ -81,8 +81,14 @@ constexpr std::array<std::string_view, 4> kClientCertificatesKeys{"ca", "crls", 
 constexpr std::array<std::string_view, 3> kForwardedKeys{"header", "format", "from"};
 constexpr std::array<std::string_view, 6> kProductKeys{"id",   "name",   "subscription_required",
                                                        "apis", "policy", "policy_xml"};
-constexpr std::array<std::string_view, 6> kSubscriptionKeys{
-    "id", "name", "scope", "primary_key", "secondary_key", "state"};
+constexpr std::array<std::string_view, 8> kSubscriptionKeys{"id",
+                                                            "name",
+                                                            "scope",
+                                                            "primary_key",
+                                                            "secondary_key",
+                                                            "primary_key_file",
+                                                            "secondary_key_file",
+                                                            "state"};
 
 constexpr std::array<std::string_view, 12> kIdentityKeys{"data_dir",
                                                          "public_url",
@@ -1065,11 +1071,26 @@ class Parser {
             }
             out = v->Scalar();
           };
+          // A file (or vault reference) holding the key, read when the gateway loads.
+          auto key_file = [&](std::string_view k, std::string_view literal, std::string& out) {
+            auto v = f.get(k);
+            if (!v) return;
+            if (f.get(literal)) {
+              d_.error_at_line(
+                  f.line, fmt::format("{}: give either '{}' or '{}', not both", p, literal, k));
+              return;
+            }
+            if (auto fp = file_path(*v, join(p, k))) out = *fp;
+          };
           key("primary_key", sub.primary_key);
           key("secondary_key", sub.secondary_key);
-          if (sub.primary_key.empty() && sub.secondary_key.empty()) {
-            d_.error_at_line(f.line,
-                             fmt::format("{}: missing 'primary_key' or 'secondary_key'", p));
+          key_file("primary_key_file", "primary_key", sub.primary_key_file);
+          key_file("secondary_key_file", "secondary_key", sub.secondary_key_file);
+          if (sub.primary_key.empty() && sub.secondary_key.empty() &&
+              sub.primary_key_file.empty() && sub.secondary_key_file.empty()) {
+            d_.error_at_line(f.line, fmt::format("{}: missing 'primary_key' or 'secondary_key' "
+                                                 "(or their '_file' forms)",
+                                                 p));
           }
           if (auto v = f.get("state")) {
             if (auto s = text(*v, join(p, "state"))) {

@@ -234,6 +234,8 @@ Result<std::shared_ptr<const PolicySet>> compile_policy_set(
 
   GH_TRY(const PolicyInputs inputs, load_policy_inputs(config));
   set->watched_files = inputs.files;
+  for (const auto& f : set->subscriptions->key_files())
+    set->watched_files.push_back(f);
   std::vector<std::unique_ptr<policy::Element>> documents;
   auto load = [&](const config::PolicySource& src) -> Result<const policy::Element*> {
     if (src.empty()) return static_cast<const policy::Element*>(nullptr);

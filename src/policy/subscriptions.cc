@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/encoding.h"
+#include "crypto/key.h"
 
 namespace gh::policy {
 
@@ -38,7 +39,23 @@ Result<std::shared_ptr<const SubscriptionRegistry>> SubscriptionRegistry::build(
     }
     e.active = s.state == "active";
     size_t index = reg->entries_.size();
-    for (const std::string* key : {&s.primary_key, &s.secondary_key}) {
+    std::string keys[2] = {s.primary_key, s.secondary_key};
+    const std::string* files[2] = {&s.primary_key_file, &s.secondary_key_file};
+    for (int i = 0; i < 2; ++i) {
+      if (files[i]->empty()) continue;
+      const std::string field = where + (i == 0 ? ": primary_key_file" : ": secondary_key_file");
+      auto text = crypto::read_file(*files[i]);
+      if (!text) return unexpected(text.error().with_context(field));
+      while (!text->empty() && (text->back() == '\n' || text->back() == '\r'))
+        text->pop_back();
+      if (text->empty() || text->size() > 256) {
+        return unexpected(ErrorKind::InvalidArgument,
+                          field + ": must hold a key of 1 to 256 characters");
+      }
+      keys[i] = std::move(*text);
+      reg->key_files_.push_back(*files[i]);
+    }
+    for (const std::string* key : {&keys[0], &keys[1]}) {
       if (key->empty()) continue;
       crypto::Sha256Digest digest;
       if (key->rfind("sha256:", 0) == 0) {

@@ -36,8 +36,13 @@ inline constexpr std::string_view kInvalidKeyMessage =
 class SubscriptionRegistry {
  public:
   /// Fails naming the entry for a malformed `sha256:` key or a key shared by two subscriptions.
+  /// Keys given as `primary_key_file` / `secondary_key_file` are read here (a file or a `vault:`
+  /// reference; trailing line breaks removed); a read error names the entry, never the key.
   static Result<std::shared_ptr<const SubscriptionRegistry>> build(
       const config::ProxyConfig& config);
+
+  /// The key files read by build(): the gateway watches them and reloads when one changes.
+  const std::vector<std::string>& key_files() const noexcept { return key_files_; }
 
   /// APIM's resolution (§5.4) for a request to `api` with `key` (nullopt: none presented).
   /// `api_requires_key`: the API's subscription_required. Allocation-free.
@@ -61,6 +66,7 @@ class SubscriptionRegistry {
   std::vector<std::pair<std::string, const ProductInfo*>> membership_;  // (api, product)
   std::vector<Entry> entries_;
   std::unordered_map<crypto::Sha256Digest, size_t, DigestHash> by_key_;
+  std::vector<std::string> key_files_;
 };
 
 }  // namespace gh::policy

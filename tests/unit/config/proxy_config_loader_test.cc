@@ -228,5 +228,25 @@ TEST(CheckReferencedFiles, AccessLogDirectoryMustExist) {
   EXPECT_CONTAINS(s.error().message, "access_log: the log file's directory is missing");
 }
 
+TEST(CheckReferencedFiles, SubscriptionKeyFiles) {
+  TempDir dir;
+  dir.write("a.key", "k");
+  const std::string yaml =
+      "listeners:\n  - address: 127.0.0.1:1\napis:\n  - name: a\n    backend_url: http://h\n"
+      "subscriptions:\n"
+      "  - {id: a, scope: /, primary_key_file: a.key, secondary_key_file: missing.key}\n"
+      "  - {id: b, scope: /, primary_key_file: \"vault:secrets/b-key\"}\n";
+  auto c = load_proxy_config(dir.write("g.yaml", yaml).string(), fixed_environment({}));
+  ASSERT_TRUE(c) << c.error().message;
+  const Status s = check_referenced_files(*c);
+  ASSERT_FALSE(s);
+  const std::string& e = s.error().message;
+  EXPECT_CONTAINS(e, ":7: subscriptions[0].secondary_key_file: cannot read the file");
+  EXPECT_EQ(e.find("primary_key_file: cannot"), std::string::npos);
+  EXPECT_CONTAINS(e,
+                  ":8: subscriptions[1].primary_key_file: a vault: reference needs a vault "
+                  "section");
+}
+
 }  // namespace
 }  // namespace gh::config

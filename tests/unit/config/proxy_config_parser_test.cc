@@ -638,5 +638,29 @@ TEST(ProxyConfigParser, OpenIdCacheIntervals) {
                   "unknown key 'refresh' in policies.openid");
 }
 
+TEST(ProxyConfigParser, SubscriptionKeyFiles) {
+  auto c =
+      parse(with("subscriptions:\n"
+                 "  - {id: a, scope: /, primary_key_file: keys/a.key,\n"
+                 "     secondary_key_file: \"vault:secrets/a-key\"}\n"
+                 "  - {id: b, scope: /, primary_key: literal, secondary_key_file: /k/b}\n"));
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->subscriptions.size(), 2u);
+  EXPECT_EQ(c->subscriptions[0].primary_key_file, "/etc/gh/keys/a.key");     // relative: the file's
+  EXPECT_EQ(c->subscriptions[0].secondary_key_file, "vault:secrets/a-key");  // kept as written
+  EXPECT_TRUE(c->subscriptions[0].primary_key.empty());
+  EXPECT_EQ(c->subscriptions[1].primary_key, "literal");
+  EXPECT_EQ(c->subscriptions[1].secondary_key_file, "/k/b");
+
+  EXPECT_CONTAINS(
+      error_of(
+          with("subscriptions:\n  - {id: a, scope: /, primary_key: k, primary_key_file: f}\n")),
+      "give either 'primary_key' or 'primary_key_file', not both");
+  EXPECT_CONTAINS(error_of(with("subscriptions:\n  - {id: a, scope: /, primary_key_file: \"\"}\n")),
+                  "subscriptions[0].primary_key_file");
+  EXPECT_CONTAINS(error_of(with("subscriptions:\n  - {id: a, scope: /}\n")),
+                  "missing 'primary_key' or 'secondary_key'");
+}
+
 }  // namespace
 }  // namespace gh::config

@@ -1,8 +1,14 @@
 #include "policy/subscriptions.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
 
 #include "core/encoding.h"
+#include "core/references.h"
 
 namespace gh::policy {
 namespace {
@@ -87,6 +93,101 @@ TEST(Subscriptions, RejectsSharedAndMalformedHashedKeys) {
   auto r2 = SubscriptionRegistry::build(bad);
   ASSERT_FALSE(r2);
   EXPECT_NE(r2.error().message.find("64 hexadecimal digits"), std::string::npos);
+}
+
+// Answers "keys:NAME" references, as the vault role answers "vault:secrets/NAME".
+class KeyResolver : public core::ReferenceResolver {
+ public:
+  std::map<std::string, std::string, std::less<>> values;
+  Result<std::string> read(std::string_view reference) override {
+    auto it = values.find(reference);
+    if (it == values.end()) return unexpected(ErrorKind::NotFound, "no such item");
+    return it->second;
+  }
+  std::string stamp(std::string_view) override { return "1"; }
+};
+
+struct KeyFiles : ::testing::Test {
+  void SetUp() override {
+    dir = std::filesystem::temp_directory_path() /
+          ("gh-subkeys-" + std::to_string(::getpid()) + "-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir);
+    core::register_resolver("keys", resolver);
+  }
+  void TearDown() override {
+    core::register_resolver("keys", nullptr);
+    std::filesystem::remove_all(dir);
+  }
+  std::string write(const std::string& name, const std::string& text) {
+    auto path = (dir / name).string();
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  }
+  std::filesystem::path dir;
+  std::shared_ptr<KeyResolver> resolver = std::make_shared<KeyResolver>();
+};
+
+TEST_F(KeyFiles, KeysComeFromFilesAndReferences) {
+  auto c = sample();
+  c.subscriptions[1].primary_key.clear();
+  c.subscriptions[1].primary_key_file = write("orders.key", "from-a-file\r\n");
+  c.subscriptions[2].secondary_key_file = "keys:secrets/master-2";
+  resolver->values["secrets/master-2"] = "from-the-vault";
+  auto reg = SubscriptionRegistry::build(c);
+  ASSERT_TRUE(reg) << reg.error().message;
+  auto r = (*reg)->check("orders", true, "from-a-file");  // the line break is not part of it
+  EXPECT_EQ(r.outcome, Outcome::Granted);
+  ASSERT_NE(r.subscription, nullptr);
+  EXPECT_EQ(r.subscription->id, "orders-only");
+  EXPECT_EQ((*reg)->check("orders", true, "orders-key").outcome, Outcome::Invalid);
+  r = (*reg)->check("billing", true, "from-the-vault");
+  EXPECT_EQ(r.outcome, Outcome::Granted);
+  EXPECT_EQ(r.subscription->id, "everything");
+  EXPECT_EQ((*reg)->check("billing", true, "master").outcome, Outcome::Granted);  // the other key
+  EXPECT_EQ((*reg)->key_files(), (std::vector<std::string>{c.subscriptions[1].primary_key_file,
+                                                           "keys:secrets/master-2"}));
+
+  // A file may hold the digest, as the configuration may.
+  auto hashed = sample();
+  hashed.subscriptions[1].primary_key_file =
+      write("hashed.key", "sha256:" + core::hex_encode(crypto::sha256(std::string_view("h-key"))));
+  reg = SubscriptionRegistry::build(hashed);
+  ASSERT_TRUE(reg) << reg.error().message;
+  EXPECT_EQ((*reg)->check("orders", true, "h-key").outcome, Outcome::Granted);
+}
+
+TEST_F(KeyFiles, UnusableKeyFilesFailNamingTheEntryNotTheKey) {
+  auto c = sample();
+  c.subscriptions[0].secondary_key_file = write("empty.key", "\n");
+  auto r = SubscriptionRegistry::build(c);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("subscription 'gold-sub': secondary_key_file: must hold a key"),
+            std::string::npos)
+      << r.error().message;
+
+  const std::string long_key(257, 'x');
+  c.subscriptions[0].secondary_key_file = write("long.key", long_key);
+  r = SubscriptionRegistry::build(c);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message.find("xxxx"), std::string::npos);
+
+  c.subscriptions[0].secondary_key_file = "keys:secrets/missing";
+  r = SubscriptionRegistry::build(c);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("subscription 'gold-sub': secondary_key_file"),
+            std::string::npos)
+      << r.error().message;
+
+  // A key read from a file is still checked against the other subscriptions' keys.
+  c.subscriptions[0].secondary_key_file = write("dup.key", "orders-key\n");
+  r = SubscriptionRegistry::build(c);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("subscription 'orders-only': a key is also used by "
+                                   "subscription 'gold-sub'"),
+            std::string::npos)
+      << r.error().message;
+  EXPECT_EQ(r.error().message.find("orders-key"), std::string::npos);
 }
 
 }  // namespace
