@@ -1365,9 +1365,18 @@ class Parser {
       if (auto n = integer(*x, join(path, "renew_days_before_expiry"), 0, 3650))
         p.renew_days_before_expiry = static_cast<int>(*n);
     }
+    const auto days = f.get("renew_days_before_expiry");
     if (auto x = f.get("renew_at_lifetime_percentage")) {
       if (auto n = integer(*x, join(path, "renew_at_lifetime_percentage"), 0, 99))
         p.renew_at_lifetime_percentage = static_cast<int>(*n);
+      // Key Vault's policy has one lifetime action: a trigger in days or in percent, not both.
+      if (days && p.renew_days_before_expiry > 0 && p.renew_at_lifetime_percentage > 0) {
+        invalid(*x, join(path, "renew_at_lifetime_percentage"),
+                "set only one of renew_days_before_expiry and renew_at_lifetime_percentage");
+      }
+    } else if (days) {
+      // The days form replaces the default percentage (80) rather than adding to it.
+      p.renew_at_lifetime_percentage = 0;
     }
     return p;
   }

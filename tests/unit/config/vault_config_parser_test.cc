@@ -116,6 +116,41 @@ TEST(VaultConfigParser, EntriesAreCheckedWithTheirPath) {
   EXPECT_CONTAINS(error_of(with_vault(head + "  secretz: []\n")), "did you mean 'secrets'");
 }
 
+// The renewal trigger is days before expiry or a share of the lifetime (Key Vault has one
+// lifetime action). Found by the mutual-TLS example: `renew_days_before_expiry: 30` alone, as
+// docs/vault.md shows it, kept the default 80 % as well and the vault refused the policy at start.
+TEST(VaultConfigParser, RenewalTriggerIsDaysOrPercentageNotBoth) {
+  const std::string head = std::string("  tenant: ") + kTenant + "\n  listeners: [kv]\n";
+  auto policy_of = [&](std::string_view keys) {
+    auto c = parse(with_vault(head + "  certificates: [{name: c, policy: {subject: CN=x" +
+                              std::string(keys) + "}}]\n"));
+    EXPECT_TRUE(c) << c.error().message;
+    return c ? *c->vault->certificates[0].policy : VaultCertificatePolicyConfig{};
+  };
+  auto by_default = policy_of("");
+  EXPECT_EQ(by_default.renew_days_before_expiry, 0);
+  EXPECT_EQ(by_default.renew_at_lifetime_percentage, 80);
+  auto by_days = policy_of(", renew_days_before_expiry: 30");
+  EXPECT_EQ(by_days.renew_days_before_expiry, 30);
+  EXPECT_EQ(by_days.renew_at_lifetime_percentage, 0);
+  auto by_share = policy_of(", renew_at_lifetime_percentage: 60");
+  EXPECT_EQ(by_share.renew_days_before_expiry, 0);
+  EXPECT_EQ(by_share.renew_at_lifetime_percentage, 60);
+  auto never = policy_of(", renew_days_before_expiry: 0");
+  EXPECT_EQ(never.renew_days_before_expiry, 0);
+  EXPECT_EQ(never.renew_at_lifetime_percentage, 0);
+  auto explicit_zero_share = policy_of(
+      ", renew_days_before_expiry: 30, "
+      "renew_at_lifetime_percentage: 0");
+  EXPECT_EQ(explicit_zero_share.renew_days_before_expiry, 30);
+  EXPECT_EQ(explicit_zero_share.renew_at_lifetime_percentage, 0);
+  EXPECT_CONTAINS(
+      error_of(with_vault(head + "  certificates: [{name: c, policy: {subject: CN=x, "
+                                 "renew_days_before_expiry: 30, renew_at_lifetime_percentage: "
+                                 "50}}]\n")),
+      "vault.certificates[0].policy.renew_at_lifetime_percentage");
+}
+
 TEST(VaultConfigParser, ReferencesAreKeptAsWrittenNotMadeRelativeToTheConfigDirectory) {
   auto c = parse(std::string(R"(listeners:
   - name: public
