@@ -10,6 +10,7 @@
 #include "cli/app.h"
 #include "config/environment.h"
 #include "config/proxy_config_loader.h"
+#include "vault/vault_service.h"
 
 namespace gh::cli {
 namespace {
@@ -24,6 +25,12 @@ int check_config(const std::string& path) {
   if (auto files = config::check_referenced_files(*config); !files) {
     fmt::print(stderr, "{}\n", files.error().message);
     return 1;
+  }
+  if (config->vault) {
+    if (auto ok = vault::check_declared_certificates(*config->vault); !ok) {
+      fmt::print(stderr, "{}: {}\n", path, ok.error().message);
+      return 1;
+    }
   }
   if (lint_config_policies(*config) != 0) return 1;
   fmt::print("{}: ok ({} listeners, {} apis, {} backends)\n", path, config->listeners.size(),

@@ -10,26 +10,12 @@
 #include "crypto/digest.h"
 #include "crypto/key.h"
 #include "vault/access.h"
+#include "vault/cert_issue.h"
 #include "vault/keyvault_api.h"
 #include "x509/cert_loader.h"
 
 namespace gh::vault {
 namespace {
-
-CertificatePolicy to_policy(const config::VaultCertificatePolicyConfig& c) {
-  CertificatePolicy p;
-  p.subject = c.subject;
-  p.dns_names = c.dns_names;
-  p.key_type = c.key_type;
-  p.key_size = c.key_size;
-  p.curve = c.curve;
-  p.validity_months = c.validity_months;
-  p.issuer = c.issuer;
-  p.content_type = c.content_type;
-  p.renew_days_before_expiry = c.renew_days_before_expiry;
-  p.renew_at_lifetime_percentage = c.renew_at_lifetime_percentage;
-  return p;
-}
 
 bool same_policy(const CertificatePolicy& a, const CertificatePolicy& b) {
   return a.subject == b.subject && a.dns_names == b.dns_names && a.key_type == b.key_type &&
@@ -97,6 +83,21 @@ FileStamp stat_stamp(const std::string& path) {
 }
 
 }  // namespace
+
+CertificatePolicy certificate_policy_from_config(const config::VaultCertificatePolicyConfig& c) {
+  CertificatePolicy p;
+  p.subject = c.subject;
+  p.dns_names = c.dns_names;
+  p.key_type = c.key_type;
+  p.key_size = c.key_size;
+  p.curve = c.curve;
+  p.validity_months = c.validity_months;
+  p.issuer = c.issuer;
+  p.content_type = c.content_type;
+  p.renew_days_before_expiry = c.renew_days_before_expiry;
+  p.renew_at_lifetime_percentage = c.renew_at_lifetime_percentage;
+  return p;
+}
 
 struct VaultService::Impl {
   config::VaultConfig config;
@@ -177,7 +178,7 @@ struct VaultService::Impl {
     for (const auto& c : config.certificates) {
       const std::string where = "vault.certificates " + c.name + at_line(c.line);
       if (c.policy) {
-        const CertificatePolicy policy = to_policy(*c.policy);
+        const CertificatePolicy policy = certificate_policy_from_config(*c.policy);
         auto existing = store->get_certificate_policy(c.name);
         if (!existing) {
           if (existing.error().kind != ErrorKind::NotFound)
@@ -256,6 +257,15 @@ struct VaultService::Impl {
   }
 };
 
+Status check_declared_certificates(const config::VaultConfig& config) {
+  for (const auto& c : config.certificates) {
+    if (!c.policy) continue;
+    if (auto ok = validate_policy(certificate_policy_from_config(*c.policy)); !ok)
+      return unexpected(ok.error().with_context("vault.certificates " + c.name + at_line(c.line)));
+  }
+  return {};
+}
+
 Result<std::shared_ptr<VaultService>> VaultService::start(
     const config::VaultConfig& config, std::shared_ptr<identity::IdentityService> identity,
     uint16_t identity_port, const config::Environment& env, const core::Clock& clock) {
@@ -283,6 +293,7 @@ Result<std::shared_ptr<VaultService>> VaultService::start(
       return unexpected(issuer.error().with_context("vault.issuers " + c.name + at_line(c.line)));
     issuers.push_back(std::move(*issuer));
   }
+  GH_TRY_STATUS(check_declared_certificates(config));
   GH_TRY(auto master, identity::load_master_key(identity->config(), env));
   VaultLimits limits;
   limits.soft_delete_retention_days = config.soft_delete_retention_days;

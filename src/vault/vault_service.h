@@ -21,6 +21,12 @@
 
 namespace gh::vault {
 
+/// A declared policy (the `vault.certificates[].policy` section) as the store takes it.
+CertificatePolicy certificate_policy_from_config(const config::VaultCertificatePolicyConfig& c);
+/// Checks every declared certificate policy as issuance will (what `config check` and start
+/// report); InvalidArgument naming the entry and its line.
+Status check_declared_certificates(const config::VaultConfig& config);
+
 class VaultService : public http::LocalHandler, public core::ReferenceResolver {
  public:
   /// Opens the store in the identity role's database with its master key, ensures the Key

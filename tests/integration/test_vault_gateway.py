@@ -391,5 +391,30 @@ class MasterKeyRotation(GatehouseTestCase):
         gh2.terminate()
 
 
+class ConfigCheck(unittest.TestCase):
+    def test_config_check_reports_a_certificate_policy_issuance_would_refuse(self):
+        d = tempfile.mkdtemp(prefix="gh-vault-check-")
+        self.addCleanup(shutil.rmtree, d, True)
+        path = os.path.join(d, "gatehouse.yaml")
+        with open(path, "w") as f:
+            f.write("""listeners:
+  - {name: a, address: 127.0.0.1:1}
+  - {name: kv, address: 127.0.0.1:2}
+apis:
+  - {name: all, backend_url: "http://127.0.0.1:9000"}
+identity: {data_dir: data}
+vault:
+  tenant: %s
+  listeners: [kv]
+  certificates:
+    - name: edge
+      policy: {subject: "no equals sign here"}
+""" % TENANT)
+        r = subprocess.run([gatehouse_bin(), "config", "check", path], capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("vault.certificates edge (line 11): policy.subject", r.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
