@@ -6,11 +6,13 @@
 
 #include "admin/admin_auth.h"
 #include "admin/identity_api.h"
+#include "admin/subscription_api.h"
 #include "admin/vault_api.h"
 #include "config/environment.h"
 #include "core/event_log.h"
 #include "http/error_response.h"
 #include "identity/identity_service.h"
+#include "policy/services.h"
 #include "vault/vault_service.h"
 
 namespace gh::admin {
@@ -36,6 +38,9 @@ struct IdentityAdmin {
   std::string unavailable;                     // set when the admin credential could not be loaded
   std::shared_ptr<vault::VaultService> vault;  // keeps the store and audit log alive
   std::optional<VaultApi> vault_api;           // empty: no vault role
+  // Subscriptions managed at run time, in the identity role's database (empty: no feed).
+  std::unique_ptr<store::SubscriptionStore> subscription_store;
+  std::optional<SubscriptionApi> subscription_api;
 };
 
 Response json_error(const Request& req, bhttp::status status, std::string_view message) {
@@ -72,6 +77,17 @@ Response answer_identity(const Request& req, std::string_view path, std::string_
     } else {
       out = admin.vault_api->handle(in, caller);
     }
+  } else if (SubscriptionApi::serves(path)) {
+    std::string caller;
+    if (auto refused = admin.api->authenticate(in.authorization, caller)) {
+      out = std::move(*refused);
+    } else if (!admin.subscription_api) {
+      out = error_response(404, "subscriptions_not_enabled",
+                           "subscriptions cannot be managed on this server");
+    } else {
+      out = admin.subscription_api->handle(in);
+    }
+    out.caller = std::move(caller);
   } else {
     out = admin.api->handle(in);
   }
@@ -174,10 +190,21 @@ awaitable<void> admin_accept_loop(net::Acceptor* acceptor, const gateway::Server
 }
 
 std::shared_ptr<IdentityAdmin> make_identity_admin(
-    std::shared_ptr<identity::IdentityService> service,
-    std::shared_ptr<vault::VaultService> vault) {
+    std::shared_ptr<identity::IdentityService> service, std::shared_ptr<vault::VaultService> vault,
+    const gateway::Server& server) {
   auto admin = std::make_shared<IdentityAdmin>();
   admin->service = std::move(service);
+  if (auto services = server.policy_services(); services && services->subscriptions) {
+    auto store = store::SubscriptionStore::open(admin->service->database());
+    if (store) {
+      admin->subscription_store = std::move(*store);
+      admin->subscription_api.emplace(*admin->subscription_store, *services->subscriptions,
+                                      core::SystemClock::instance());
+    } else {
+      core::log_event("error", "subscription admin API disabled",
+                      {{"reason", store.error().message}});
+    }
+  }
   if (vault) {
     admin->vault = std::move(vault);
     admin->vault_api.emplace(admin->vault->store(), admin->vault->audit(),
@@ -206,7 +233,7 @@ void start_admin_server(net::asio::io_context& io, net::Acceptor& acceptor,
                         std::shared_ptr<vault::VaultService> vault) {
   std::shared_ptr<IdentityAdmin> admin;
   // The vault lives in the identity role's database and needs it: no identity, no vault.
-  if (identity) admin = make_identity_admin(std::move(identity), std::move(vault));
+  if (identity) admin = make_identity_admin(std::move(identity), std::move(vault), server);
   asio::co_spawn(io, admin_accept_loop(&acceptor, &server, std::move(admin)), asio::detached);
 }
 

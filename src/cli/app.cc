@@ -19,6 +19,7 @@ int run(int argc, char** argv) {
   add_app_commands(app, exit_code);
   add_keys_commands(app, exit_code);
   add_creds_commands(app, exit_code);
+  add_subscription_commands(app, exit_code);
   add_token_commands(app, exit_code);
   add_vault_commands(app, exit_code);
   add_master_key_commands(app, exit_code);

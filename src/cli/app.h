@@ -26,6 +26,8 @@ void add_tenant_commands(CLI::App& app, int& exit_code);
 void add_app_commands(CLI::App& app, int& exit_code);
 void add_keys_commands(CLI::App& app, int& exit_code);
 void add_creds_commands(CLI::App& app, int& exit_code);
+/// Subscriptions managed at run time and the products (cli/subscription_cmd.cc).
+void add_subscription_commands(CLI::App& app, int& exit_code);
 void add_token_commands(CLI::App& app, int& exit_code);
 // The vault role's admin API client (cli/vault_cmd.cc).
 void add_vault_commands(CLI::App& app, int& exit_code);

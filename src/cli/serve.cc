@@ -4,6 +4,7 @@
 #include "admin/admin_server.h"
 #include "cli/app.h"
 #include "cli/identity_role.h"
+#include "cli/subscription_role.h"
 #include "cli/vault_role.h"
 #include "config/environment.h"
 #include "gateway/server.h"
@@ -20,7 +21,10 @@ void add_serve_command(CLI::App& app, int& exit_code) {
     options.env = config::process_environment();
     auto identity = std::make_shared<std::shared_ptr<identity::IdentityService>>();
     auto vault = std::make_shared<std::shared_ptr<vault::VaultService>>();
-    options.make_local_handler = roles_factory(options.env, identity, vault);
+    auto subscriptions = std::make_shared<std::shared_ptr<policy::SubscriptionFeed>>();
+    options.make_local_handler = with_managed_subscriptions(
+        roles_factory(options.env, identity, vault), identity, subscriptions);
+    options.configure_policy_services = subscriptions_hook(subscriptions);
     options.start_admin = [identity, vault](net::asio::io_context& io, net::Acceptor& acceptor,
                                             const gateway::Server& server) {
       admin::start_admin_server(io, acceptor, server, *identity, *vault);

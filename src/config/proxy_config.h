@@ -101,6 +101,8 @@
 //       # or primary_key_file / secondary_key_file: a file or "vault:secrets/NAME" holding it
 //       state: active                  # active | suspended | submitted | rejected | cancelled |
 //                                      # expired: only active grants access
+//       start_date: 2024-01-01T00:00:00Z   # quota periods start here (default 1970-01-01)
+//   (subscriptions managed at run time live in the identity role's database: docs/admin-api.md)
 //   identity: {...}                    # the identity role: see identity_config.h
 //   vault: {...}                       # the vault role: see vault_config.h
 
@@ -261,6 +263,7 @@ struct Subscription {
   std::string primary_key_file;
   std::string secondary_key_file;
   std::string state = "active";
+  int64_t start_unix = 0;  // start_date: <quota> periods are anchored to it (APIM)
   SourceLocation where;
 };
 

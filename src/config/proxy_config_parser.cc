@@ -81,14 +81,15 @@ constexpr std::array<std::string_view, 4> kClientCertificatesKeys{"ca", "crls", 
 constexpr std::array<std::string_view, 3> kForwardedKeys{"header", "format", "from"};
 constexpr std::array<std::string_view, 6> kProductKeys{"id",   "name",   "subscription_required",
                                                        "apis", "policy", "policy_xml"};
-constexpr std::array<std::string_view, 8> kSubscriptionKeys{"id",
+constexpr std::array<std::string_view, 9> kSubscriptionKeys{"id",
                                                             "name",
                                                             "scope",
                                                             "primary_key",
                                                             "secondary_key",
                                                             "primary_key_file",
                                                             "secondary_key_file",
-                                                            "state"};
+                                                            "state",
+                                                            "start_date"};
 
 constexpr std::array<std::string_view, 12> kIdentityKeys{"data_dir",
                                                          "public_url",
@@ -1101,6 +1102,15 @@ class Parser {
               } else {
                 invalid(*v, join(p, "state"),
                         "expected active, suspended, submitted, rejected, cancelled or expired");
+              }
+            }
+          }
+          if (auto v = f.get("start_date")) {
+            if (auto s = text(*v, join(p, "start_date"))) {
+              if (auto t = parse_utc_time(*s)) {
+                sub.start_unix = *t;
+              } else {
+                invalid(*v, join(p, "start_date"), t.error().message);
               }
             }
           }

@@ -178,6 +178,55 @@ std::string format_duration(std::chrono::milliseconds value) {
   return std::to_string(ms) + "ms";
 }
 
+namespace {
+
+// Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil).
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+}  // namespace
+
+Result<int64_t> parse_utc_time(std::string_view text) {
+  auto bad = [&] {
+    return unexpected(ErrorKind::InvalidArgument,
+                      "expected a UTC date and time like 2024-01-01T00:00:00Z or a date like "
+                      "2024-01-01");
+  };
+  std::string_view t = text;
+  if (!t.empty() && t.back() == 'Z') t.remove_suffix(1);
+  if (t.size() != 10 && t.size() != 19) return bad();
+  auto number = [&](size_t at, size_t len, int64_t& out) {
+    out = 0;
+    for (size_t i = at; i < at + len; ++i) {
+      if (t[i] < '0' || t[i] > '9') return false;
+      out = out * 10 + (t[i] - '0');
+    }
+    return true;
+  };
+  int64_t y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  if (!number(0, 4, y) || t[4] != '-' || !number(5, 2, mo) || t[7] != '-' || !number(8, 2, d)) {
+    return bad();
+  }
+  if (t.size() == 19 && (t[10] != 'T' || !number(11, 2, h) || t[13] != ':' || !number(14, 2, mi) ||
+                         t[16] != ':' || !number(17, 2, sec))) {
+    return bad();
+  }
+  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] ||
+      (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || sec > 59) {
+    return bad();
+  }
+  return days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
+         h * 3600 + mi * 60 + sec;
+}
+
 Result<uint64_t> parse_size(std::string_view text) {
   size_t digits = 0;
   while (digits < text.size() && is_digit(text[digits]))

@@ -43,6 +43,10 @@ Result<std::chrono::milliseconds> parse_duration(
 /// "36h", "250ms". For messages and for showing configured values.
 std::string format_duration(std::chrono::milliseconds value);
 
+/// Parses a UTC date and time, "2024-01-01T00:00:00Z" (a final 'Z' or none; no other zone) or a
+/// date alone, "2024-01-01" (midnight UTC), into seconds since the Unix epoch. Years 1970-9999.
+Result<int64_t> parse_utc_time(std::string_view text);
+
 /// Parses a byte count: a plain integer, or one with a `KiB`, `MiB` or `GiB` suffix.
 Result<uint64_t> parse_size(std::string_view text);
 

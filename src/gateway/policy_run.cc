@@ -98,7 +98,8 @@ net::awaitable<PolicyVerdict> run_request_policies(const OperationPolicies& op,
   std::optional<std::string> key = ctx.header(op.api->key_header);
   if (!key) key = ctx.query_parameter(op.api->key_query);
   auto check = set.subscriptions->check(op.api->id, op.subscription_required,
-                                        key ? std::optional<std::string_view>(*key) : std::nullopt);
+                                        key ? std::optional<std::string_view>(*key) : std::nullopt,
+                                        ctx.managed_subscriptions.get());
   if (check.outcome != policy::SubscriptionCheck::Outcome::Granted) {
     const bool missing = check.outcome == policy::SubscriptionCheck::Outcome::Missing;
     ctx.section = Section::Inbound;

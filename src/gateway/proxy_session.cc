@@ -20,6 +20,7 @@
 #include "http/head_scanner.h"
 #include "http/local_handler.h"
 #include "policy/context.h"
+#include "policy/subscriptions.h"
 
 namespace gh::gateway {
 
@@ -833,6 +834,9 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
         log_event(
             "warn", "forwarded client certificate ignored",
             {{"request_id", ex.request_id}, {"header", cert.header}, {"problem", cert.problem}});
+      }
+      if (policies.services && policies.services->subscriptions) {
+        ctx.managed_subscriptions = ws.managed_subscriptions(*policies.services->subscriptions);
       }
       PolicyVerdict verdict = co_await run_request_policies(op_policies, policies, ctx, pipeline);
       if (verdict == PolicyVerdict::Respond) {

@@ -129,6 +129,8 @@ Result<std::unique_ptr<Server>> Server::start(Options options) {
   if (s->admin_acceptor_ && s->options_.start_admin) {
     s->options_.start_admin(s->workers_[0]->io(), *s->admin_acceptor_, *s);
   }
+  if (s->services_->subscriptions)
+    s->services_->subscriptions->set_declared(snap->policies->subscriptions);
   s->current_ = snap;
   s->process_.config_generation = 1;
   s->process_.config_loaded_unix = std::chrono::duration_cast<std::chrono::seconds>(
@@ -188,6 +190,10 @@ void Server::close_listener(ListenerSockets& sockets) {
 }
 
 void Server::install(std::shared_ptr<const Snapshot> snap) {
+  // The admin API checks new subscriptions against what this configuration declares.
+  if (services_ && services_->subscriptions) {
+    services_->subscriptions->set_declared(snap->policies->subscriptions);
+  }
   for (auto& st : states_) {
     WorkerState* ws = st.get();
     asio::post(ws->io(), [ws, snap] { ws->install(snap); });

@@ -63,6 +63,8 @@ class Server {
   std::string metrics_text() const;
   /// False once draining has begun (the health endpoint answers 503 then).
   bool healthy() const noexcept { return !draining_.load(); }
+  /// The process-wide policy services (the admin API publishes managed subscriptions there).
+  std::shared_ptr<policy::Services> policy_services() const { return services_; }
   /// The in-process endpoints built at start, or null.
   std::shared_ptr<http::LocalHandler> local_handler() const { return local_; }
 

@@ -10,6 +10,7 @@
 #include "gateway/snapshot.h"
 #include "http/backend_pool.h"
 #include "net/worker.h"
+#include "policy/subscriptions.h"
 
 namespace gh::gateway {
 
@@ -35,6 +36,18 @@ class WorkerState {
   /// Switches to a new configuration: new connections and requests use it; connections to
   /// backends from the old one finish their exchange and are then closed.
   void install(std::shared_ptr<const Snapshot> snapshot);
+
+  /// The managed subscriptions as `feed` has them now. Copies the table only when the feed's
+  /// generation moved since the last call: no lock on the request path otherwise.
+  const std::shared_ptr<const policy::ManagedSubscriptionTable>& managed_subscriptions(
+      const policy::SubscriptionFeed& feed) {
+    const uint64_t generation = feed.generation();
+    if (generation != managed_generation_) {
+      managed_ = feed.current();
+      managed_generation_ = generation;
+    }
+    return managed_;
+  }
 
   /// A fresh X-Request-Id: a random per-worker prefix and a counter (unique, no syscall).
   std::string next_request_id();
@@ -62,6 +75,8 @@ class WorkerState {
   std::vector<std::shared_ptr<http::BackendPool>> pools_;
   std::vector<std::unique_ptr<char[]>> spare_buffers_;
   std::list<SessionHook> sessions_;
+  std::shared_ptr<const policy::ManagedSubscriptionTable> managed_;
+  uint64_t managed_generation_ = 0;
   std::string id_prefix_;
   uint64_t id_counter_ = 0;
   bool draining_ = false;

@@ -128,6 +128,7 @@ struct BackendResponseView {
 };
 
 class Policy;
+class ManagedSubscriptionTable;  // policy/subscriptions.h
 
 /// A field's value after `changes` (set-header semantics) applied to `original`: every value
 /// comma-joined, or nullopt when absent. Names compare case-insensitively.
@@ -156,6 +157,9 @@ class RequestContext {
   const OperationInfo* operation = nullptr;
   const ProductInfo* product = nullptr;  // set only in a product context (§1.2 rule 5)
   const SubscriptionInfo* subscription = nullptr;
+  /// The managed subscriptions this request is checked against; keeps `subscription` alive
+  /// when it is one of them (may be null).
+  std::shared_ptr<const ManagedSubscriptionTable> managed_subscriptions;
   std::string subscription_key;  // the valid key presented (secret: never log it)
   std::optional<ClientCertificate> client_certificate;
 

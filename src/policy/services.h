@@ -19,6 +19,7 @@ class CounterStore;       // policy/counter_store.h
 class RevocationChecker;  // policy/revocation.h
 class TokenProvider;      // policy/token_provider.h
 class ManagedIdentityTokenCache;  // policy/managed_identity_tokens.h
+class SubscriptionFeed;           // policy/subscriptions.h
 
 struct Services {
   explicit Services(const core::Clock& c) : clock(c) {}
@@ -31,6 +32,9 @@ struct Services {
   /// managed_identity's tokens by (resource, client id), shared by all workers and kept across
   /// reloads; the first authentication-managed-identity factory creates it when null.
   std::shared_ptr<ManagedIdentityTokenCache> managed_identity_tokens;
+  /// Subscriptions managed at run time (the admin API); null when the identity role, whose
+  /// database keeps them, is off.
+  std::shared_ptr<SubscriptionFeed> subscriptions;
 };
 
 }  // namespace gh::policy

@@ -7,15 +7,78 @@
 
 namespace gh::policy {
 
-size_t SubscriptionRegistry::DigestHash::operator()(const crypto::Sha256Digest& d) const noexcept {
+namespace {
+
+size_t hash_digest(const crypto::Sha256Digest& d) noexcept {
   size_t h;
   std::memcpy(&h, d.data(), sizeof h);  // a digest is uniformly distributed already
   return h;
 }
 
+}  // namespace
+
+size_t SubscriptionRegistry::DigestHash::operator()(const crypto::Sha256Digest& d) const noexcept {
+  return hash_digest(d);
+}
+
+size_t ManagedSubscriptionTable::DigestHash::operator()(
+    const crypto::Sha256Digest& d) const noexcept {
+  return hash_digest(d);
+}
+
+ManagedSubscriptionTable::ManagedSubscriptionTable(std::vector<ManagedSubscription> subscriptions) {
+  entries_.reserve(subscriptions.size());
+  for (auto& s : subscriptions) {
+    Entry e;
+    e.info.id = std::move(s.id);
+    e.info.name = std::move(s.name);
+    e.info.scope = std::move(s.scope);
+    e.info.created_unix = s.created_unix;
+    e.active = s.active;
+    if (e.info.scope.rfind("/products/", 0) == 0) e.product_id = e.info.scope.substr(10);
+    for (const auto& k : s.keys)
+      by_key_.emplace(k, entries_.size());
+    entries_.push_back(std::move(e));
+  }
+}
+
+const ManagedSubscriptionTable::Entry* ManagedSubscriptionTable::find(
+    const crypto::Sha256Digest& digest) const noexcept {
+  auto it = by_key_.find(digest);
+  return it == by_key_.end() ? nullptr : &entries_[it->second];
+}
+
+SubscriptionFeed::SubscriptionFeed()
+    : table_(std::make_shared<const ManagedSubscriptionTable>(std::vector<ManagedSubscription>{})) {
+}
+
+std::shared_ptr<const ManagedSubscriptionTable> SubscriptionFeed::current() const {
+  std::lock_guard lock(mutex_);
+  return table_;
+}
+
+void SubscriptionFeed::publish(std::shared_ptr<const ManagedSubscriptionTable> table) {
+  std::lock_guard lock(mutex_);
+  table_ = std::move(table);
+  // After the table: a reader that sees the new generation then finds this table (or a newer).
+  generation_.fetch_add(1, std::memory_order_release);
+}
+
+void SubscriptionFeed::set_declared(std::shared_ptr<const SubscriptionRegistry> registry) {
+  std::lock_guard lock(mutex_);
+  declared_ = std::move(registry);
+}
+
+std::shared_ptr<const SubscriptionRegistry> SubscriptionFeed::declared() const {
+  std::lock_guard lock(mutex_);
+  return declared_;
+}
+
 Result<std::shared_ptr<const SubscriptionRegistry>> SubscriptionRegistry::build(
     const config::ProxyConfig& config) {
   auto reg = std::make_shared<SubscriptionRegistry>();
+  for (const auto& a : config.apis)
+    reg->apis_.push_back(a.name);
   for (const auto& p : config.products) {
     auto info = std::make_unique<ProductInfo>();
     info->id = p.id;
@@ -38,6 +101,7 @@ Result<std::shared_ptr<const SubscriptionRegistry>> SubscriptionRegistry::build(
         if (p->id == id) e.info->product = p.get();
     }
     e.active = s.state == "active";
+    e.info->created_unix = s.start_unix;
     size_t index = reg->entries_.size();
     std::string keys[2] = {s.primary_key, s.secondary_key};
     const std::string* files[2] = {&s.primary_key_file, &s.secondary_key_file};
@@ -86,36 +150,46 @@ std::vector<const ProductInfo*> SubscriptionRegistry::products_of(std::string_vi
   return out;
 }
 
+bool SubscriptionRegistry::grants(std::string_view scope, const ProductInfo* sub_product,
+                                  std::string_view sub_product_id, std::string_view api,
+                                  const ProductInfo*& product) const noexcept {
+  product = nullptr;
+  if (scope == "/" || scope == "/apis") return true;
+  if (scope.rfind("/apis/", 0) == 0) return scope.substr(6) == api;
+  for (const auto& [a, p] : membership_) {
+    if (a != api) continue;
+    if (sub_product ? p == sub_product : (!sub_product_id.empty() && p->id == sub_product_id)) {
+      product = p;  // product policies apply only in a product context
+      return true;
+    }
+  }
+  return false;
+}
+
 SubscriptionCheck SubscriptionRegistry::check(std::string_view api, bool api_requires_key,
-                                              std::optional<std::string_view> key) const {
+                                              std::optional<std::string_view> key,
+                                              const ManagedSubscriptionTable* managed) const {
   SubscriptionCheck out;
   if (key) {
-    auto it = by_key_.find(crypto::sha256(*key));
-    if (it == by_key_.end() || !entries_[it->second].active) {
-      out.outcome = SubscriptionCheck::Outcome::Invalid;
-      return out;
-    }
-    const SubscriptionInfo& sub = *entries_[it->second].info;
-    std::string_view scope = sub.scope;
+    const crypto::Sha256Digest digest = crypto::sha256(*key);
+    const SubscriptionInfo* sub = nullptr;
     bool granted = false;
-    if (scope == "/" || scope == "/apis") {
-      granted = true;
-    } else if (scope.rfind("/apis/", 0) == 0) {
-      granted = scope.substr(6) == api;
-    } else if (sub.product) {
-      for (const auto& [a, p] : membership_) {
-        if (a == api && p == sub.product) {
-          granted = true;
-          out.product = p;  // product policies apply only in a product context
-        }
+    if (auto it = by_key_.find(digest); it != by_key_.end()) {
+      const Entry& e = entries_[it->second];
+      if (e.active) {
+        sub = e.info.get();
+        granted = grants(sub->scope, sub->product, {}, api, out.product);
       }
+    } else if (const auto* m = managed ? managed->find(digest) : nullptr; m && m->active) {
+      sub = &m->info;
+      granted = grants(sub->scope, nullptr, m->product_id, api, out.product);
     }
     if (!granted) {
       out.outcome = SubscriptionCheck::Outcome::Invalid;
       out.product = nullptr;
       return out;
     }
-    out.subscription = &sub;
+    out.subscription = sub;
     return out;
   }
   // No key: an open product containing the API, else the API's own setting.
@@ -126,6 +200,42 @@ SubscriptionCheck SubscriptionRegistry::check(std::string_view api, bool api_req
     }
   }
   if (api_requires_key) out.outcome = SubscriptionCheck::Outcome::Missing;
+  return out;
+}
+
+bool SubscriptionRegistry::has_product(std::string_view id) const noexcept {
+  for (const auto& p : products_)
+    if (p->id == id) return true;
+  return false;
+}
+
+bool SubscriptionRegistry::has_api(std::string_view name) const noexcept {
+  for (const auto& a : apis_)
+    if (a == name) return true;
+  return false;
+}
+
+bool SubscriptionRegistry::declares_subscription(std::string_view id) const noexcept {
+  for (const auto& e : entries_)
+    if (e.info->id == id) return true;
+  return false;
+}
+
+bool SubscriptionRegistry::declares_key(const crypto::Sha256Digest& digest) const noexcept {
+  return by_key_.count(digest) != 0;
+}
+
+std::vector<std::pair<const SubscriptionInfo*, bool>> SubscriptionRegistry::declared() const {
+  std::vector<std::pair<const SubscriptionInfo*, bool>> out;
+  for (const auto& e : entries_)
+    out.emplace_back(e.info.get(), e.active);
+  return out;
+}
+
+std::vector<std::string> SubscriptionRegistry::apis_of(std::string_view product_id) const {
+  std::vector<std::string> out;
+  for (const auto& [a, p] : membership_)
+    if (p->id == product_id) out.push_back(a);
   return out;
 }
 

@@ -664,3 +664,38 @@ TEST(ProxyConfigParser, SubscriptionKeyFiles) {
 
 }  // namespace
 }  // namespace gh::config
+
+namespace gh::config {
+namespace {
+
+TEST(ProxyConfigParserSubscriptions, StartDateAnchorsTheSubscription) {
+  auto text = std::string(kMinimal) + R"(subscriptions:
+  - id: dated
+    scope: /apis
+    primary_key: k1
+    start_date: 2024-01-01T00:00:00Z
+  - id: day-only
+    scope: /apis
+    primary_key: k2
+    start_date: 2024-03-01
+  - id: undated
+    scope: /apis
+    primary_key: k3
+)";
+  auto r = parse(text);
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->subscriptions.size(), 3u);
+  EXPECT_EQ(r->subscriptions[0].start_unix, 1'704'067'200);
+  EXPECT_EQ(r->subscriptions[1].start_unix, 1'709'251'200);
+  EXPECT_EQ(r->subscriptions[2].start_unix, 0);
+  auto bad = error_of(std::string(kMinimal) + R"(subscriptions:
+  - id: dated
+    scope: /apis
+    primary_key: k1
+    start_date: 2024-02-30T00:00:00Z
+)");
+  EXPECT_NE(bad.find("start_date"), std::string::npos) << bad;
+}
+
+}  // namespace
+}  // namespace gh::config

@@ -235,3 +235,29 @@ TEST(Suggest, ClosestKeyWithinATypo) {
 
 }  // namespace
 }  // namespace gh::config
+
+namespace gh::config {
+namespace {
+
+TEST(ParseUtcTime, DateTimesAndDates) {
+  EXPECT_EQ(parse_utc_time("1970-01-01T00:00:00Z").value(), 0);
+  EXPECT_EQ(parse_utc_time("2024-01-01T00:00:00Z").value(), 1'704'067'200);
+  EXPECT_EQ(parse_utc_time("2024-01-01T00:00:00").value(), 1'704'067'200);
+  EXPECT_EQ(parse_utc_time("2024-02-29").value(), 1'709'164'800);
+  EXPECT_EQ(parse_utc_time("2000-03-01T12:34:56Z").value(), 951'914'096);
+}
+
+TEST(ParseUtcTime, RejectsMalformedAndImpossibleDates) {
+  for (const char* bad :
+       {"", "2024", "2024-1-01", "2023-02-29", "2024-13-01", "2024-01-32", "2024-01-01T24:00:00Z",
+        "2024-01-01 00:00:00", "1969-12-31", "2024-01-01T00:00:00+01:00", "2024-01-01T00:00Z"}) {
+    auto r = parse_utc_time(bad);
+    EXPECT_FALSE(r) << bad;
+    if (!r) {
+      EXPECT_EQ(r.error().kind, ErrorKind::InvalidArgument);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace gh::config

@@ -190,5 +190,95 @@ TEST_F(KeyFiles, UnusableKeyFilesFailNamingTheEntryNotTheKey) {
   EXPECT_EQ(r.error().message.find("orders-key"), std::string::npos);
 }
 
+ManagedSubscription managed(std::string id, std::string scope, std::vector<std::string> keys,
+                            bool active = true) {
+  ManagedSubscription m;
+  m.id = m.name = std::move(id);
+  m.scope = std::move(scope);
+  m.active = active;
+  m.created_unix = 1'700'000'000;
+  for (const auto& k : keys)
+    m.keys.push_back(crypto::sha256(k));
+  return m;
+}
+
+TEST(Subscriptions, ManagedKeysGrantTheirScopeInTheProductContext) {
+  auto reg = SubscriptionRegistry::build(sample());
+  ASSERT_TRUE(reg);
+  std::vector<ManagedSubscription> subs;
+  subs.push_back(managed("partner", "/products/gold", {"p-1", "p-2"}));
+  subs.push_back(managed("billing-app", "/apis/billing", {"b-1", "b-2"}));
+  subs.push_back(managed("paused", "/apis", {"s-1", "s-2"}, false));
+  subs.push_back(managed("gone-product", "/products/nope", {"g-1", "g-2"}));
+  ManagedSubscriptionTable table(std::move(subs));
+
+  for (const char* key : {"p-1", "p-2"}) {
+    auto r = (*reg)->check("billing", true, key, &table);
+    ASSERT_EQ(r.outcome, Outcome::Granted) << key;
+    ASSERT_NE(r.subscription, nullptr);
+    EXPECT_EQ(r.subscription->id, "partner");
+    EXPECT_EQ(r.subscription->created_unix, 1'700'000'000);
+    ASSERT_NE(r.product, nullptr);
+    EXPECT_EQ(r.product->id, "gold");  // the registry's own product: its pipelines match
+  }
+  EXPECT_EQ((*reg)->check("public", false, "p-1", &table).outcome, Outcome::Invalid);
+  auto r = (*reg)->check("billing", true, "b-2", &table);
+  EXPECT_EQ(r.outcome, Outcome::Granted);
+  EXPECT_EQ(r.product, nullptr);
+  EXPECT_EQ((*reg)->check("orders", true, "b-1", &table).outcome, Outcome::Invalid);
+  EXPECT_EQ((*reg)->check("orders", true, "s-1", &table).outcome, Outcome::Invalid);
+  EXPECT_EQ((*reg)->check("orders", true, "g-1", &table).outcome, Outcome::Invalid);
+  // Without the table the managed keys are unknown; declared keys work either way.
+  EXPECT_EQ((*reg)->check("billing", true, "p-1").outcome, Outcome::Invalid);
+  EXPECT_EQ((*reg)->check("orders", true, "gold-1", &table).outcome, Outcome::Granted);
+}
+
+TEST(Subscriptions, FeedPublishesNewTablesUnderANewGeneration) {
+  SubscriptionFeed feed;
+  const uint64_t g0 = feed.generation();
+  auto first = feed.current();
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->size(), 0u);
+  std::vector<ManagedSubscription> subs;
+  subs.push_back(managed("a", "/apis", {"k1", "k2"}));
+  feed.publish(std::make_shared<const ManagedSubscriptionTable>(std::move(subs)));
+  EXPECT_NE(feed.generation(), g0);
+  auto second = feed.current();
+  ASSERT_NE(second, nullptr);
+  EXPECT_NE(second->find(crypto::sha256(std::string_view("k2"))), nullptr);
+  EXPECT_EQ(second->find(crypto::sha256(std::string_view("k3"))), nullptr);
+  // A reader still holding the first table keeps it valid.
+  EXPECT_EQ(first->size(), 0u);
+
+  EXPECT_EQ(feed.declared(), nullptr);
+  auto reg = SubscriptionRegistry::build(sample());
+  ASSERT_TRUE(reg);
+  feed.set_declared(*reg);
+  EXPECT_EQ(feed.declared(), *reg);
+}
+
+TEST(Subscriptions, RegistryAnswersWhatTheConfigurationDeclares) {
+  auto c = sample();
+  c.subscriptions[0].start_unix = 1'600'000'000;
+  auto reg = SubscriptionRegistry::build(c);
+  ASSERT_TRUE(reg);
+  EXPECT_TRUE((*reg)->has_product("gold"));
+  EXPECT_FALSE((*reg)->has_product("silver"));
+  EXPECT_TRUE((*reg)->has_api("public"));
+  EXPECT_FALSE((*reg)->has_api("nope"));
+  EXPECT_TRUE((*reg)->declares_subscription("orders-only"));
+  EXPECT_FALSE((*reg)->declares_subscription("partner"));
+  EXPECT_TRUE((*reg)->declares_key(crypto::sha256(std::string_view("gold-2"))));
+  EXPECT_TRUE((*reg)->declares_key(crypto::sha256(std::string_view("hashed-key"))));
+  EXPECT_FALSE((*reg)->declares_key(crypto::sha256(std::string_view("other"))));
+  EXPECT_EQ((*reg)->apis_of("gold"), (std::vector<std::string>{"orders", "billing"}));
+  auto declared = (*reg)->declared();
+  ASSERT_EQ(declared.size(), 5u);
+  EXPECT_EQ(declared[0].first->id, "gold-sub");
+  EXPECT_EQ(declared[0].first->created_unix, 1'600'000'000);  // start_date anchors quotas
+  EXPECT_TRUE(declared[0].second);
+  EXPECT_FALSE(declared[3].second);  // suspended
+}
+
 }  // namespace
 }  // namespace gh::policy
