@@ -153,7 +153,18 @@ void OpenIdSource::retry_if_missing(int64_t now) {
 
 bool OpenIdSource::fetch_possible(int64_t now) const {
   std::lock_guard lock(mutex_);
-  return in_flight_ || (cache_ != nullptr && now - last_attempt_ >= min_interval());
+  if (in_flight_) return true;
+  if (cache_ == nullptr) return false;
+  // Without keys a request waits for the next attempt (at most retry_without_keys away) rather
+  // than being refused: at start the IdP (or a front before it) may come up a moment later.
+  if (!current_.load(std::memory_order_acquire)) return true;
+  return now - last_attempt_ >= min_interval();
+}
+
+int64_t OpenIdSource::retry_delay(int64_t now) const {
+  std::lock_guard lock(mutex_);
+  if (in_flight_) return 0;
+  return std::max<int64_t>(0, last_attempt_ + min_interval() - now);
 }
 
 bool OpenIdSource::start_fetch(int64_t now) {

@@ -112,8 +112,11 @@ class OpenIdSource : public std::enable_shared_from_this<OpenIdSource> {
   }
 
   /// Whether a request waiting now would see a fetch: one is in flight, or one may start
-  /// (min_refetch_interval since the last attempt).
+  /// (min_refetch_interval since the last attempt), or no keys were ever fetched (the next
+  /// attempt is then at most retry_without_keys away: see retry_delay()).
   bool fetch_possible(int64_t now) const;
+  /// Seconds until start_fetch() may start an attempt (0: now, or one is in flight).
+  int64_t retry_delay(int64_t now) const;
   /// Forgets the last failed attempt when there are no keys, then starts a fetch.
   void retry_if_missing(int64_t now);
   /// The minimum time between attempts now: shorter while nothing was ever fetched.

@@ -195,6 +195,30 @@ TEST_F(OpenIdCacheTest, BadDocumentsAreFailuresNotKeys) {
   EXPECT_EQ(source->current(clock_.unix()), nullptr);
 }
 
+// At start the IdP (or the front before it) may not answer yet: while no keys were ever
+// fetched, a request is never refused for want of an attempt; it waits for the next one, which
+// retry_without_keys (1 s) puts at most a second away.
+TEST_F(OpenIdCacheTest, WithoutKeysARequestWaitsForTheNextAttempt) {
+  auto cache = make_cache();
+  docs_->make_unreachable(kMetadataUrl);
+  auto source = cache->source(kMetadataUrl);
+  ASSERT_TRUE(cache->wait_for_first_fetches(std::chrono::seconds(30)));
+  ASSERT_EQ(source->current(clock_.unix()), nullptr);
+  EXPECT_EQ(source->failures(), 1u);
+  // In the same second as the failed attempt: no fetch may start, yet a request may wait...
+  EXPECT_FALSE(source->start_fetch(clock_.unix()));
+  EXPECT_TRUE(source->fetch_possible(clock_.unix()));
+  EXPECT_EQ(source->retry_delay(clock_.unix()), 1);
+  // ...for the attempt a second later, which finds the IdP up.
+  docs_->set(kMetadataUrl, test::metadata_of("https://idp.test/", kJwksUrl));
+  clock_.advance(1);
+  EXPECT_EQ(source->retry_delay(clock_.unix()), 0);
+  ASSERT_TRUE(source->start_fetch(clock_.unix()));
+  wait_until([&] { return source->current(clock_.unix()) != nullptr; });
+  // With keys, the ordinary 5-minute interval applies again.
+  EXPECT_FALSE(source->fetch_possible(clock_.unix()));
+}
+
 // Many requests on two worker threads wait for the same kid: one fetch, and every waiter is
 // resumed on its own thread.
 net::awaitable<void> wait_for_keys(std::shared_ptr<OpenIdSource> source, int64_t now,
