@@ -1309,7 +1309,7 @@ http::LocalResponse KeyVaultApi::handle(const http::LocalRequest& request) {
             "time.\r\nCaller: appid=" +
             caller.client_id + ";oid=" + caller.object_id + "\r\nAction: '" +
             std::string(op.action) + "'\r\nResource: '" + std::string(op.kind) + "s";
-        if (names_an_item(r.op)) message += "/" + std::string(r.name);
+        if (names_an_item(r.op) && valid_item_name(r.name)) message += "/" + std::string(r.name);
         message += "'\r\nAssignment: (not found)\r\nDecisionReason: 'DeniedWithNoValidRBAC'\r\n";
         return error(403, "Forbidden", message, "ForbiddenByRbac");
       }
