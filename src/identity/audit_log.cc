@@ -3,17 +3,6 @@
 #include "identity/json_writer.h"
 
 namespace gh::identity {
-namespace {
-
-void append_member(std::string& line, std::string_view name, std::string_view value) {
-  line += ",\"";
-  line += name;
-  line += "\":";
-  append_json_string(line, value);
-}
-
-}  // namespace
-
 Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& target) {
   std::unique_ptr<AuditLog> log(new AuditLog());
   GH_TRY(log->sink_, core::LineSink::open(target, "identity audit_log"));
@@ -29,19 +18,19 @@ void AuditLog::write(const AuditRecord& r) {
   line += "{\"ts\":\"";
   append_utc_time(line, r.now, 'T');
   line += "Z\",\"event\":\"token\"";
-  append_member(line, "outcome", r.outcome);
-  append_member(line, "endpoint", r.endpoint);
-  append_member(line, "tenant", r.tenant);
-  append_member(line, "client_id", r.client_id);
-  append_member(line, "method", r.method);
-  append_member(line, "credential", r.credential);
-  append_member(line, "resource", r.resource);
+  append_string_member(line, "outcome", r.outcome);
+  append_string_member(line, "endpoint", r.endpoint);
+  append_string_member(line, "tenant", r.tenant);
+  append_string_member(line, "client_id", r.client_id);
+  append_string_member(line, "method", r.method);
+  append_string_member(line, "credential", r.credential);
+  append_string_member(line, "resource", r.resource);
   line += ",\"aadsts\":";
   append_json_int(line, r.aadsts);
-  append_member(line, "error", r.error);
-  append_member(line, "source_ip", r.source_ip);
-  append_member(line, "trace_id", r.trace_id);
-  append_member(line, "jti", r.jti);
+  append_string_member(line, "error", r.error);
+  append_string_member(line, "source_ip", r.source_ip);
+  append_string_member(line, "trace_id", r.trace_id);
+  append_string_member(line, "jti", r.jti);
   line += "}\n";
   sink_->write(line);
 }

@@ -94,21 +94,6 @@ std::string_view method_name(AuthMethod m) noexcept {
   return "none";
 }
 
-void append_member_int(std::string& out, std::string_view name, int64_t v) {
-  out += ",\"";
-  out += name;
-  out += "\":";
-  out += std::to_string(v);
-}
-
-void append_member_string(std::string& out, std::string_view name, std::string_view v) {
-  out += ",\"";
-  out += name;
-  out += "\":\"";
-  append_json_escaped(out, v);
-  out += '"';
-}
-
 // ---- routing --------------------------------------------------------------------------------
 
 enum class Route : uint8_t {
@@ -491,17 +476,17 @@ net::awaitable<http::LocalResponse> IdentityService::Impl::token(const http::Loc
   body.reserve(token->access_token.size() + 256);
   body += "{\"token_type\":\"Bearer\"";
   if (v2) {
-    append_member_int(body, "expires_in", token->expires_in);
-    append_member_int(body, "ext_expires_in", token->expires_in);
+    append_int_member(body, "expires_in", token->expires_in);
+    append_int_member(body, "ext_expires_in", token->expires_in);
   } else {
-    append_member_string(body, "expires_in", std::to_string(token->expires_in));
-    append_member_string(body, "ext_expires_in", std::to_string(token->expires_in));
+    append_string_member(body, "expires_in", std::to_string(token->expires_in));
+    append_string_member(body, "ext_expires_in", std::to_string(token->expires_in));
   }
-  if (token->expires_in >= 7200) append_member_int(body, "refresh_in", token->expires_in / 2);
+  if (token->expires_in >= 7200) append_int_member(body, "refresh_in", token->expires_in / 2);
   if (!v2) {
-    append_member_string(body, "expires_on", std::to_string(token->expires_on));
-    append_member_string(body, "not_before", std::to_string(token->not_before));
-    append_member_string(body, "resource", identifier);
+    append_string_member(body, "expires_on", std::to_string(token->expires_on));
+    append_string_member(body, "not_before", std::to_string(token->not_before));
+    append_string_member(body, "resource", identifier);
   }
   body += ",\"access_token\":\"";
   body += token->access_token;  // base64url and dots: nothing to escape

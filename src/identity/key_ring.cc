@@ -363,10 +363,7 @@ Result<std::string> jwks_member(const jose::Jwk& pub, const SigningKeyInfo& k) {
   for (const char* name : {"n", "e", "crv", "x", "y"}) {
     const auto value = member_string(o, name);
     if (value.empty()) continue;
-    m += ",\"";
-    m += name;
-    m += "\":";
-    append_json_string(m, value);
+    append_string_member(m, name, value);
   }
   m += ",\"x5c\":[";
   append_json_string(m, core::base64_encode(k.certificate_der));

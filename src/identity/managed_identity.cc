@@ -43,20 +43,10 @@ struct MiQuery {
   std::string_view client_request_id;
 };
 
-void append_string_member(std::string& out, std::string_view name, std::string_view value,
-                          bool first = false) {
-  if (!first) out += ',';
-  out += '"';
-  out += name;
-  out += "\":\"";
-  append_json_escaped(out, value);
-  out += '"';
-}
-
 /// IMDS's error shape: {"error":..,"error_description":..}.
 std::string imds_error_body(std::string_view error, std::string_view description) {
-  std::string out = "{";
-  append_string_member(out, "error", error, true);
+  std::string out = "{\"error\":";
+  append_json_string(out, error);
   append_string_member(out, "error_description", description);
   out += '}';
   return out;
@@ -66,8 +56,8 @@ std::string imds_error_body(std::string_view error, std::string_view description
 /// statusCode/message/correlationId, which msal-node maps as well.
 std::string app_service_error_body(uint16_t status, std::string_view error,
                                    std::string_view description, std::string_view correlation) {
-  std::string out = "{";
-  append_string_member(out, "error", error, true);
+  std::string out = "{\"error\":";
+  append_json_string(out, error);
   append_string_member(out, "error_description", description);
   out += ",\"statusCode\":" + std::to_string(status);
   append_string_member(out, "message", description);
@@ -382,8 +372,8 @@ http::LocalResponse ManagedIdentityEndpoint::handle(const http::LocalRequest& re
   const std::string not_before = std::to_string(token->not_before);
   std::string body;
   body.reserve(token->access_token.size() + 512);
-  body += '{';
-  append_string_member(body, "access_token", token->access_token, true);
+  body += "{\"access_token\":";
+  append_json_string(body, token->access_token);
   if (imds) {
     const std::string expires_in = std::to_string(token->expires_in);
     append_string_member(body, "client_id", client->client_id);

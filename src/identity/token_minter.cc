@@ -88,21 +88,6 @@ Result<const KeySetAccess::Impl*> prepare(ThreadMinter& m, const KeyRing& ring) 
   return impl;
 }
 
-void append_string_member(std::string& out, std::string_view name, std::string_view value) {
-  out += ",\"";
-  out += name;
-  out += "\":\"";
-  append_json_escaped(out, value);
-  out += '"';
-}
-
-void append_int_member(std::string& out, std::string_view name, int64_t value) {
-  out += ",\"";
-  out += name;
-  out += "\":";
-  append_json_int(out, value);
-}
-
 void append_issuer(std::string& out, std::string_view origin, std::string_view tenant_id, bool v2) {
   append_json_escaped(out, origin);
   out += '/';

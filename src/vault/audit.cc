@@ -3,17 +3,8 @@
 #include "identity/json_writer.h"
 
 namespace gh::vault {
-namespace {
 
-void append_member(std::string& line, std::string_view name, std::string_view value) {
-  line += ",\"";
-  line += name;
-  line += "\":";
-  identity::append_json_string(line, value);
-}
-
-}  // namespace
-
+using identity::append_string_member;
 Result<std::unique_ptr<VaultAudit>> VaultAudit::open(const std::string& target) {
   std::unique_ptr<VaultAudit> log(new VaultAudit());
   GH_TRY(log->sink_, core::LineSink::open(target, "vault audit_log"));
@@ -29,19 +20,19 @@ void VaultAudit::write(const VaultAuditRecord& r) {
   line += "{\"ts\":\"";
   identity::append_utc_time(line, r.now, 'T');
   line += "Z\",\"event\":\"vault\"";
-  append_member(line, "operation", r.operation);
-  append_member(line, "outcome", r.outcome);
-  append_member(line, "kind", r.kind);
-  append_member(line, "name", r.name);
-  append_member(line, "version", r.version);
-  append_member(line, "tenant", r.tenant);
-  append_member(line, "client_id", r.client_id);
-  append_member(line, "object_id", r.object_id);
-  append_member(line, "via", r.via);
+  append_string_member(line, "operation", r.operation);
+  append_string_member(line, "outcome", r.outcome);
+  append_string_member(line, "kind", r.kind);
+  append_string_member(line, "name", r.name);
+  append_string_member(line, "version", r.version);
+  append_string_member(line, "tenant", r.tenant);
+  append_string_member(line, "client_id", r.client_id);
+  append_string_member(line, "object_id", r.object_id);
+  append_string_member(line, "via", r.via);
   line += ",\"status\":";
   identity::append_json_int(line, r.status);
-  append_member(line, "source_ip", r.source_ip);
-  append_member(line, "trace_id", r.trace_id);
+  append_string_member(line, "source_ip", r.source_ip);
+  append_string_member(line, "trace_id", r.trace_id);
   line += "}\n";
   sink_->write(line);
 }
