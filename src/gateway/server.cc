@@ -1,7 +1,5 @@
 #include "gateway/server.h"
 
-#include <sys/stat.h>
-
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
 
@@ -56,17 +54,14 @@ awaitable<void> flush_loop(WorkerState* ws) {
   }
 }
 
-Server::FileStamp stat_file(const std::string& path) {
+core::FileStamp stat_file(const std::string& path) {
   if (core::is_reference(path)) {
     // A vault item: its current version (and enabled flag) stands in for the file's mtime.
     const std::string stamp = core::reference_stamp(path);
     if (stamp.empty()) return {};
     return {0, 0, std::hash<std::string>{}(stamp)};
   }
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return {};
-  return {static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
-          static_cast<int64_t>(st.st_size), static_cast<uint64_t>(st.st_ino)};
+  return core::file_stamp(path);
 }
 
 }  // namespace
@@ -313,14 +308,14 @@ void Server::watch_config() {
   watch_timer_->expires_after(std::chrono::seconds(1));
   watch_timer_->async_wait([this](net::error_code ec) {
     if (ec || draining_) return;
-    FileStamp now = stat_file(options_.config_path);
+    core::FileStamp now = stat_file(options_.config_path);
     if (!(now == stamp_) && now.size >= 0) {
       stamp_ = now;
       log_event("info", "configuration file changed; reloading");
       (void)reload();
     } else {
       for (auto& [file, stamp] : watched_) {
-        FileStamp f = stat_file(file);
+        core::FileStamp f = stat_file(file);
         if (f == stamp || f.size < 0) continue;
         log_event("info", "a file the configuration reads changed; reloading", {{"file", file}});
         stamp = f;

@@ -9,6 +9,7 @@
 
 #include "config/environment.h"
 #include "config/proxy_config.h"
+#include "core/files.h"
 #include "core/result.h"
 #include "gateway/metrics.h"
 #include "gateway/snapshot.h"
@@ -99,19 +100,10 @@ class Server {
   std::shared_ptr<http::LocalHandler> local_;
   std::shared_ptr<policy::Services> services_;
 
- public:
-  struct FileStamp {
-    int64_t mtime_ns = 0;
-    int64_t size = -1;
-    uint64_t inode = 0;
-    bool operator==(const FileStamp&) const = default;
-  };
-
- private:
-  FileStamp stamp_;
+  core::FileStamp stamp_;
   /// Files the current configuration reads besides itself (policies, named values,
   /// certificates): a change reloads, as a change of the configuration file does.
-  std::vector<std::pair<std::string, FileStamp>> watched_;
+  std::vector<std::pair<std::string, core::FileStamp>> watched_;
   void remember_watched_files();
   std::atomic<bool> draining_{false};
   std::vector<std::unique_ptr<net::Acceptor>> closed_acceptors_;  // kept until exit: their

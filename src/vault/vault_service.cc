@@ -1,12 +1,11 @@
 #include "vault/vault_service.h"
 
-#include <sys/stat.h>
-
 #include <chrono>
 #include <map>
 #include <mutex>
 
 #include "core/event_log.h"
+#include "core/files.h"
 #include "crypto/digest.h"
 #include "crypto/key.h"
 #include "vault/access.h"
@@ -68,20 +67,6 @@ Result<ParsedReference> parse_reference(std::string_view ref) {
   return out;
 }
 
-struct FileStamp {
-  int64_t mtime_ns = -1;
-  int64_t size = -1;
-  uint64_t inode = 0;
-  bool operator==(const FileStamp&) const = default;
-};
-
-FileStamp stat_stamp(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return {};
-  return {static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
-          static_cast<int64_t>(st.st_size), static_cast<uint64_t>(st.st_ino)};
-}
-
 }  // namespace
 
 CertificatePolicy certificate_policy_from_config(const config::VaultCertificatePolicyConfig& c) {
@@ -112,7 +97,7 @@ struct VaultService::Impl {
   // File-backed certificates: the file's stamp when last imported; checked at most once a
   // second (the gateway asks for stamps every second; the REST API relies on maintain()).
   std::mutex files_mutex;
-  std::map<std::string, FileStamp, std::less<>> file_stamps;  // by certificate name
+  std::map<std::string, core::FileStamp, std::less<>> file_stamps;  // by certificate name
   std::chrono::steady_clock::time_point files_checked{};
 
   Impl(const config::VaultConfig& c, config::Environment e, const core::Clock& k)
@@ -202,7 +187,7 @@ struct VaultService::Impl {
   // from the current version's. Locked by the caller (files_mutex) or single-threaded start.
   Status import_file(const config::VaultCertificateConfig& c, bool force) {
     const std::string where = "vault.certificates " + c.name + at_line(c.line);
-    const FileStamp now = stat_stamp(c.file);
+    const core::FileStamp now = core::file_stamp(c.file);
     auto& known = file_stamps[c.name];
     if (!force && now == known) return {};
     if (now.size < 0) {
