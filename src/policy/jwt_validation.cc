@@ -705,19 +705,11 @@ Flow JwtValidationPolicy::run(RequestContext& ctx, bool may_wait) const {
 }
 
 net::awaitable<Flow> JwtValidationPolicy::apply_async(RequestContext& ctx) const {
-  // Start every fetch first (each source allows one per min interval), then wait for them all.
+  // Start (or join) every source's attempt first, then wait for them all. A source without keys
+  // schedules its own next attempt; a source with keys allows one per min interval.
   const int64_t now = ctx.clock().now_unix();
-  for (const auto& source : openid_) {
-    if (source->start_fetch(now) || source->current(now)) continue;
-    // No keys yet and an attempt failed just now (the IdP or the front before it was still
-    // starting): wait for the next attempt, at most retry_without_keys, instead of refusing.
-    if (const int64_t delay = source->retry_delay(now); delay > 0) {
-      net::SteadyTimer timer(co_await net::asio::this_coro::executor);
-      timer.expires_after(std::chrono::seconds(delay));
-      co_await timer.async_wait(net::use_tuple);
-    }
-    source->start_fetch(ctx.clock().now_unix());
-  }
+  for (const auto& source : openid_)
+    source->request_attempt(now);
   for (const auto& source : openid_)
     co_await source->wait();
   co_return run(ctx, false);

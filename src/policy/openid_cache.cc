@@ -153,7 +153,7 @@ void OpenIdSource::retry_if_missing(int64_t now) {
 
 bool OpenIdSource::fetch_possible(int64_t now) const {
   std::lock_guard lock(mutex_);
-  if (in_flight_) return true;
+  if (in_flight_ || retry_scheduled_) return true;
   if (cache_ == nullptr) return false;
   // Without keys a request waits for the next attempt (at most retry_without_keys away) rather
   // than being refused: at start the IdP (or a front before it) may come up a moment later.
@@ -161,10 +161,17 @@ bool OpenIdSource::fetch_possible(int64_t now) const {
   return now - last_attempt_ >= min_interval();
 }
 
-int64_t OpenIdSource::retry_delay(int64_t now) const {
+bool OpenIdSource::request_attempt(int64_t now) {
   std::lock_guard lock(mutex_);
-  if (in_flight_) return 0;
-  return std::max<int64_t>(0, last_attempt_ + min_interval() - now);
+  if (in_flight_ || retry_scheduled_) return true;
+  if (cache_ == nullptr) return false;
+  if (now - last_attempt_ >= min_interval()) {
+    begin_fetch_locked(now);
+    return true;
+  }
+  if (current_.load(std::memory_order_acquire)) return false;
+  schedule_retry_locked();
+  return true;
 }
 
 bool OpenIdSource::start_fetch(int64_t now) {
@@ -172,13 +179,30 @@ bool OpenIdSource::start_fetch(int64_t now) {
   if (in_flight_) return true;
   if (cache_ == nullptr) return false;
   if (now - last_attempt_ < min_interval()) return false;
+  begin_fetch_locked(now);
+  return true;
+}
+
+void OpenIdSource::begin_fetch_locked(int64_t now) {
   in_flight_ = true;
+  retry_scheduled_ = false;
   last_attempt_ = now;
   next_refresh_at_.store(kNever, std::memory_order_relaxed);
   fetches_.fetch_add(1, std::memory_order_relaxed);
   // Under the lock, so that the cache cannot go away in between (abandon() takes it too).
   cache_->spawn_fetch(shared_from_this(), now);
-  return true;
+}
+
+void OpenIdSource::schedule_retry_locked() {
+  retry_scheduled_ = true;
+  cache_->spawn_retry(shared_from_this());
+}
+
+void OpenIdSource::retry_due() {
+  std::lock_guard lock(mutex_);
+  if (!retry_scheduled_ || in_flight_ || cache_ == nullptr) return;
+  // Whatever the clock says of the last attempt: this is the attempt the waiters wait for.
+  begin_fetch_locked(cache_->clock().now_unix());
 }
 
 size_t OpenIdSource::waiting() const {
@@ -204,7 +228,7 @@ net::awaitable<void> OpenIdSource::wait() {
 void OpenIdSource::enqueue(Waiter waiter) {
   {
     std::lock_guard lock(mutex_);
-    if (in_flight_) {
+    if (in_flight_ || retry_scheduled_) {
       waiters_.push_back(std::move(waiter));
       return;
     }
@@ -219,6 +243,7 @@ void OpenIdSource::abandon() {
     std::lock_guard lock(mutex_);
     cache_ = nullptr;
     in_flight_ = false;
+    retry_scheduled_ = false;
     waiters.swap(waiters_);
   }
   for (Waiter& w : waiters)
@@ -242,14 +267,27 @@ void OpenIdSource::finish(Result<std::shared_ptr<const OpenIdConfiguration>> fet
                      {"error", fetched.error().message},
                      {"keys", serving ? "serving the last good keys" : "no keys yet"}});
   }
-  std::vector<Waiter> waiters;
+  std::vector<Waiter> waiters;  // to resume now
   bool first = false;
   OpenIdCache* cache = nullptr;
   {
     std::lock_guard lock(mutex_);
     cache = cache_;
     in_flight_ = false;
-    waiters.swap(waiters_);
+    // Without keys (the IdP, or the front before it, still starting): who waited for this
+    // attempt waits for one more, retry_without_keys later, rather than being refused at once.
+    if (!ok && cache_ != nullptr && !current_.load(std::memory_order_relaxed)) {
+      std::vector<Waiter> carried;
+      for (Waiter& w : waiters_) {
+        auto& to = w.carried ? waiters : carried;
+        to.push_back(std::move(w));
+        to.back().carried = true;
+      }
+      waiters_.swap(carried);
+      if (!waiters_.empty()) schedule_retry_locked();
+    } else {
+      waiters.swap(waiters_);
+    }
     first = !first_done_;
     first_done_ = true;
     next_refresh_at_.store(next_refresh, std::memory_order_relaxed);
@@ -346,7 +384,23 @@ uint64_t OpenIdCache::failures() const {
 }
 
 void OpenIdCache::spawn_fetch(std::shared_ptr<OpenIdSource> source, int64_t attempted_at) {
-  asio::co_spawn(io_, run_fetch(std::move(source), attempted_at), asio::detached);
+  // Posted, never run inline: the caller holds the source's lock, and on this thread (a
+  // scheduled retry) co_spawn would start the fetch at once, and a fetch that completes
+  // without suspending would reach finish(), which takes that lock again.
+  asio::post(io_, [this, source = std::move(source), attempted_at]() mutable {
+    asio::co_spawn(io_, run_fetch(std::move(source), attempted_at), asio::detached);
+  });
+}
+
+void OpenIdCache::spawn_retry(std::shared_ptr<OpenIdSource> source) {
+  asio::co_spawn(io_, run_retry(std::move(source), options_.retry_without_keys), asio::detached);
+}
+
+net::awaitable<void> OpenIdCache::run_retry(std::shared_ptr<OpenIdSource> source,
+                                            std::chrono::seconds delay) {
+  net::SteadyTimer timer(co_await asio::this_coro::executor, delay);
+  auto [ec] = co_await timer.async_wait(net::use_tuple);
+  if (!ec) source->retry_due();
 }
 
 net::awaitable<void> OpenIdCache::run_fetch(std::shared_ptr<OpenIdSource> source,

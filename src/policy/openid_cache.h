@@ -111,12 +111,15 @@ class OpenIdSource : public std::enable_shared_from_this<OpenIdSource> {
     if (now >= next_refresh_at_.load(std::memory_order_relaxed)) start_fetch(now);
   }
 
-  /// Whether a request waiting now would see a fetch: one is in flight, or one may start
-  /// (min_refetch_interval since the last attempt), or no keys were ever fetched (the next
-  /// attempt is then at most retry_without_keys away: see retry_delay()).
+  /// Whether a request waiting now would see an attempt finish: one is in flight or scheduled,
+  /// or one may start (min_refetch_interval since the last attempt), or no keys were ever
+  /// fetched (request_attempt() then schedules one).
   bool fetch_possible(int64_t now) const;
-  /// Seconds until start_fetch() may start an attempt (0: now, or one is in flight).
-  int64_t retry_delay(int64_t now) const;
+  /// For a request that needs keys this source may not have: starts a fetch when one may
+  /// start; while no keys were ever fetched and the last attempt is too recent, schedules the
+  /// next one retry_without_keys away (one timer, however many requests). True when wait()
+  /// will see an attempt finish.
+  bool request_attempt(int64_t now);
   /// Forgets the last failed attempt when there are no keys, then starts a fetch.
   void retry_if_missing(int64_t now);
   /// The minimum time between attempts now: shorter while nothing was ever fetched.
@@ -140,10 +143,17 @@ class OpenIdSource : public std::enable_shared_from_this<OpenIdSource> {
   struct Waiter {
     boost::asio::any_completion_handler<void()> handler;
     boost::asio::executor_work_guard<net::Executor> work;  // keeps the waiter's loop running
+    bool carried = false;  // already moved from a failed attempt to the next one
   };
   struct WaitInitiation;
 
   void enqueue(Waiter waiter);
+  /// With mutex_ held: starts the fetch (the caller checked that one may start).
+  void begin_fetch_locked(int64_t now);
+  /// With mutex_ held: has the cache start an attempt retry_without_keys from now.
+  void schedule_retry_locked();
+  /// Called on the cache's thread when a scheduled retry is due.
+  void retry_due();
   /// At shutdown: no fetch will finish any more; resumes whoever waits (they find no new keys).
   void abandon();
   /// Called on the cache's thread when a fetch ends.
@@ -160,6 +170,7 @@ class OpenIdSource : public std::enable_shared_from_this<OpenIdSource> {
   // path takes it only when it has to wait anyway.
   mutable std::mutex mutex_;
   bool in_flight_ = false;                // guarded by mutex_
+  bool retry_scheduled_ = false;          // guarded by mutex_
   int64_t last_attempt_ = INT64_MIN / 2;  // guarded by mutex_
   bool first_done_ = false;               // guarded by mutex_
   std::vector<Waiter> waiters_;           // guarded by mutex_
@@ -200,8 +211,11 @@ class OpenIdCache {
  private:
   friend class OpenIdSource;
   void spawn_fetch(std::shared_ptr<OpenIdSource> source, int64_t attempted_at);
+  void spawn_retry(std::shared_ptr<OpenIdSource> source);
   void first_fetch_done();
   net::awaitable<void> run_fetch(std::shared_ptr<OpenIdSource> source, int64_t attempted_at);
+  static net::awaitable<void> run_retry(std::shared_ptr<OpenIdSource> source,
+                                        std::chrono::seconds delay);
   net::awaitable<Result<std::shared_ptr<const OpenIdConfiguration>>> fetch_configuration(
       std::string url);
 

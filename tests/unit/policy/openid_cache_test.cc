@@ -25,6 +25,14 @@ void wait_until(F done) {
   ASSERT_TRUE(done());
 }
 
+// Returns once `source` has no fetch in flight: the keys are published a moment before the
+// fetch is marked done, so seeing new keys does not yet mean a new attempt may be judged.
+void wait_until_idle(OpenIdSource& source) {
+  net::asio::io_context io(1);
+  net::asio::co_spawn(io.get_executor(), source.wait(), net::asio::detached);
+  io.run();
+}
+
 TEST(OpenIdMetadata, ParsesIssuerAndJwksUri) {
   auto m = parse_openid_metadata(
       R"({"issuer":"https://idp.test/","jwks_uri":"https://idp.test/keys","x":[1,{"y":2}]})");
@@ -196,8 +204,8 @@ TEST_F(OpenIdCacheTest, BadDocumentsAreFailuresNotKeys) {
 }
 
 // At start the IdP (or the front before it) may not answer yet: while no keys were ever
-// fetched, a request is never refused for want of an attempt; it waits for the next one, which
-// retry_without_keys (1 s) puts at most a second away.
+// fetched, a request is never refused for want of an attempt; the source schedules the next
+// one retry_without_keys (1 s) away, and every request waiting joins that one attempt.
 TEST_F(OpenIdCacheTest, WithoutKeysARequestWaitsForTheNextAttempt) {
   auto cache = make_cache();
   docs_->make_unreachable(kMetadataUrl);
@@ -205,18 +213,81 @@ TEST_F(OpenIdCacheTest, WithoutKeysARequestWaitsForTheNextAttempt) {
   ASSERT_TRUE(cache->wait_for_first_fetches(std::chrono::seconds(30)));
   ASSERT_EQ(source->current(clock_.unix()), nullptr);
   EXPECT_EQ(source->failures(), 1u);
-  // In the same second as the failed attempt: no fetch may start, yet a request may wait...
+  // In the same second as the failed attempt: no fetch may start now, yet a request may wait
+  // for the one the source schedules; a second request joins it rather than adding another.
   EXPECT_FALSE(source->start_fetch(clock_.unix()));
   EXPECT_TRUE(source->fetch_possible(clock_.unix()));
-  EXPECT_EQ(source->retry_delay(clock_.unix()), 1);
-  // ...for the attempt a second later, which finds the IdP up.
   docs_->set(kMetadataUrl, test::metadata_of("https://idp.test/", kJwksUrl));
-  clock_.advance(1);
-  EXPECT_EQ(source->retry_delay(clock_.unix()), 0);
-  ASSERT_TRUE(source->start_fetch(clock_.unix()));
+  EXPECT_TRUE(source->request_attempt(clock_.unix()));
+  EXPECT_TRUE(source->request_attempt(clock_.unix()));
+  EXPECT_EQ(source->fetches(), 1u);
+  // The manual clock never moves: the scheduled attempt does not depend on it.
   wait_until([&] { return source->current(clock_.unix()) != nullptr; });
+  wait_until_idle(*source);
+  EXPECT_EQ(source->fetches(), 2u);
   // With keys, the ordinary 5-minute interval applies again.
   EXPECT_FALSE(source->fetch_possible(clock_.unix()));
+  EXPECT_FALSE(source->request_attempt(clock_.unix()));
+}
+
+// Waits as a request does, and notes how many attempts had been made when it resumed.
+net::awaitable<void> wait_and_note(std::shared_ptr<OpenIdSource> source, int64_t now,
+                                   std::atomic<int>* resumed, std::atomic<uint64_t>* fetches_seen) {
+  source->request_attempt(now);
+  co_await source->wait();
+  fetches_seen->store(source->fetches());
+  resumed->fetch_add(1);
+}
+
+// A request that waited for an attempt which failed (no keys yet) waits for one more attempt,
+// not for ever: the second failure resumes it without keys.
+TEST_F(OpenIdCacheTest, WithoutKeysAWaiterIsCarriedToOneMoreAttempt) {
+  gate_->open = false;
+  docs_->make_unreachable(kMetadataUrl);
+  auto cache = make_cache();
+  auto source = cache->source(kMetadataUrl);
+  std::atomic<int> resumed{0};
+  std::atomic<uint64_t> fetches_seen{0};
+  net::asio::io_context io(1);
+  std::thread worker([&] {
+    net::asio::co_spawn(io.get_executor(),
+                        wait_and_note(source, clock_.unix(), &resumed, &fetches_seen),
+                        net::asio::detached);
+    io.run();
+  });
+  wait_until([&] { return source->waiting() == 1; });
+  gate_->open = true;  // both attempts fail
+  worker.join();
+  EXPECT_EQ(resumed.load(), 1);
+  EXPECT_EQ(fetches_seen.load(), 2u);  // not resumed by the first failure
+  EXPECT_EQ(source->failures(), 2u);
+  EXPECT_EQ(source->current(clock_.unix()), nullptr);
+  EXPECT_EQ(source->waiting(), 0u);
+}
+
+// The same, with the IdP up by the second attempt: the waiter resumes with keys.
+TEST_F(OpenIdCacheTest, WithoutKeysACarriedWaiterFindsTheKeysOfTheNextAttempt) {
+  gate_->open = false;
+  docs_->make_unreachable(kMetadataUrl);
+  auto cache = make_cache();
+  auto source = cache->source(kMetadataUrl);
+  std::atomic<int> resumed{0};
+  std::atomic<uint64_t> fetches_seen{0};
+  net::asio::io_context io(1);
+  std::thread worker([&] {
+    net::asio::co_spawn(io.get_executor(),
+                        wait_and_note(source, clock_.unix(), &resumed, &fetches_seen),
+                        net::asio::detached);
+    io.run();
+  });
+  wait_until([&] { return source->waiting() == 1; });
+  gate_->open = true;
+  wait_until([&] { return source->failures() == 1; });
+  docs_->set(kMetadataUrl, test::metadata_of("https://idp.test/", kJwksUrl));
+  worker.join();
+  EXPECT_EQ(resumed.load(), 1);
+  EXPECT_EQ(fetches_seen.load(), 2u);
+  EXPECT_NE(source->current(clock_.unix()), nullptr);
 }
 
 // Many requests on two worker threads wait for the same kid: one fetch, and every waiter is
