@@ -1,6 +1,7 @@
 #include "policy/pipeline.h"
 
 #include <map>
+#include <optional>
 
 #include "policy/registry.h"
 
@@ -62,6 +63,9 @@ class PipelineCompiler {
     program_->section_ = s;
     expand(static_cast<int>(scopes_.size()) - 1, "");
   }
+
+  /// Where the inbound program's preflight cors statement is, if it has one.
+  std::optional<size_t> cors_preflight() const noexcept { return cors_preflight_; }
 
  private:
   /// The statements of section_ at scopes_[i], with <base/> replaced by the parent's.
@@ -177,7 +181,12 @@ class PipelineCompiler {
     }
     if (const std::string* id = e.attribute("id")) (*made)->set_id(*id);
     out_.policies_.push_back(std::move(*made));
-    emit({Instruction::Op::Run, out_.policies_.back().get(), nullptr, 0, scope, path});
+    const size_t at =
+        emit({Instruction::Op::Run, out_.policies_.back().get(), nullptr, 0, scope, path});
+    // On a CORS preflight APIM runs the first cors written directly in inbound, alone (§6.3):
+    // top level is an empty prefix (a choose's statements have one).
+    if (section_ == Section::Inbound && prefix.empty() && e.name == "cors" && !cors_preflight_)
+      cors_preflight_ = at;
   }
 
   size_t emit(Instruction in) {
@@ -195,6 +204,7 @@ class PipelineCompiler {
   LoadProblems& problems_;
   Section section_ = Section::Inbound;
   Program* program_ = nullptr;
+  std::optional<size_t> cors_preflight_;  // index in the inbound program
 };
 
 Flow Program::run(RequestContext& ctx, size_t& pc) const {
@@ -241,14 +251,8 @@ Result<std::shared_ptr<const Pipeline>> Pipeline::compile(std::span<const ScopeD
     c.compile_section(s);
   }
   if (!problems.empty()) return unexpected(ErrorKind::InvalidArgument, problems.joined());
-  for (const Instruction& in : out->section(Section::Inbound).code()) {
-    // Top-level statements have a path of one step ("cors[1]"); a when's are longer.
-    if (in.op == Instruction::Op::Run && in.path.starts_with("cors[") &&
-        in.path.find('/') == std::string::npos) {
-      out->cors_preflight_ = &in;
-      break;
-    }
-  }
+  if (const auto at = c.cors_preflight())
+    out->cors_preflight_ = &out->section(Section::Inbound).code()[*at];
   return std::shared_ptr<const Pipeline>(std::move(out));
 }
 
