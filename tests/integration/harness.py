@@ -1,12 +1,15 @@
-"""Shared helpers for Gatehouse's integration tests (Python 3 stdlib only, loopback only).
+"""Shared helpers for Gatehouse's integration and end-to-end tests (Python 3 stdlib only,
+loopback only).
 
-Processes started here (gatehouse, the test backend, nginx) are registered with the test's
-cleanup so that they are always killed, even when an assertion fails half-way.
+Processes started here (gatehouse, the test backend, nginx, HAProxy, any other program through
+Process) are registered with the test's cleanup so that they are always stopped, even when an
+assertion fails half-way.
 """
 
 import hashlib
 import json
 import os
+import queue
 import re
 import shutil
 import signal
@@ -15,6 +18,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -78,6 +82,65 @@ def rss_kb(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+def poll(predicate, what, timeout=20.0, interval=0.1):
+    """Calls predicate() until it returns something true, and returns that; fails after
+    `timeout` seconds naming `what` was awaited."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(interval)
+
+
+def temp_dir(owner, prefix):
+    """A new temp dir, removed at the end of the test or class `owner`."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    on_cleanup(owner, shutil.rmtree, path, True)
+    return path
+
+
+def tls_context(ca_file, cert_file=None, key_file=None):
+    """A client TLS context that trusts `ca_file`, presenting `cert_file` when given."""
+    ctx = ssl.create_default_context(cafile=ca_file)
+    if cert_file:
+        ctx.load_cert_chain(cert_file, key_file)
+    return ctx
+
+
+def run_command(argv, env=None, cwd=None, input=None, timeout=60, check=True, text=True):
+    """Runs a command to completion with its output captured (subprocess.CompletedProcess);
+    with `check`, a non-zero exit fails the test with the end of the command's stderr."""
+    r = subprocess.run(list(argv), env=env, cwd=cwd, input=input, capture_output=True, text=text,
+                       timeout=timeout)
+    if check and r.returncode != 0:
+        err = r.stderr if text else r.stderr.decode("utf-8", "replace")
+        # Only the first words: later arguments may be secrets.
+        what = " ".join([os.path.basename(argv[0])] + list(argv[1:4]))
+        raise AssertionError("%s failed (exit %d): %s" % (what, r.returncode, err[-2000:]))
+    return r
+
+
+def json_lines(path):
+    """The file's lines that are JSON objects (others, like a line still being written, are
+    passed over); [] while the file does not exist."""
+    if not os.path.exists(path):
+        return []
+    with open(path, "rb") as f:
+        raw = f.read().decode("utf-8", "replace")
+    out = []
+    for line in raw.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+    return out
 
 
 # --- YAML ---------------------------------------------------------------------------------------
@@ -304,6 +367,83 @@ def on_cleanup(owner, fn, *args):
         owner.addCleanup(fn, *args)
 
 
+STDOUT = subprocess.STDOUT  # Process(stderr=STDOUT): stderr into stdout's file
+LINES = "lines"  # Process(stdout=LINES): stdout read line by line into Process.lines
+
+
+class Process:
+    """A long-running program started for a test, stopped at the end of the test or class
+    `owner` (or earlier by stop()): with SIGTERM and up to `stop_timeout` seconds to exit when
+    that is given, else with SIGKILL.
+
+    `stdout` and `stderr` are file paths (None: discarded). stderr=STDOUT shares stdout's file;
+    stdout=LINES puts each line printed into the queue `lines` as (time.monotonic(), text).
+    `env` is the whole environment (None: this process's); `append` keeps earlier output."""
+
+    def __init__(self, owner, argv, stdout=None, stderr=None, env=None, cwd=None, name=None,
+                 stop_timeout=None, append=False):
+        self.name = name or os.path.basename(argv[0])
+        self.stop_timeout = stop_timeout
+        self.stdout_path = None if stdout in (None, LINES) else stdout
+        self.stderr_path = self.stdout_path if stderr == STDOUT else stderr
+        mode = "ab" if append else "wb"
+        self.stdout = open(self.stdout_path, mode) if self.stdout_path else None
+        self.stderr = open(stderr, mode) if stderr not in (None, STDOUT) else None
+        self.lines = queue.Queue() if stdout == LINES else None
+        self.proc = subprocess.Popen(
+            argv,
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.PIPE if self.lines else self.stdout or subprocess.DEVNULL,
+            stderr=STDOUT if stderr == STDOUT else self.stderr or subprocess.DEVNULL,
+        )
+        on_cleanup(owner, self.stop)
+        if self.lines:
+            threading.Thread(target=self._read_lines, daemon=True).start()
+
+    def _read_lines(self):
+        for raw in self.proc.stdout:
+            self.lines.put((time.monotonic(), raw.decode("utf-8", "replace").rstrip("\n")))
+
+    def wait_ports(self, ports, timeout=10.0):
+        """Waits until each of `ports` (a port on 127.0.0.1, or a (host, port) pair) accepts
+        connections; fails with the end of the program's stderr when it does not."""
+        try:
+            for p in ports:
+                host, port = p if isinstance(p, tuple) else ("127.0.0.1", p)
+                wait_port(port, timeout, self.proc, self.name, host)
+        except AssertionError as e:
+            raise AssertionError("%s\n%s stderr:\n%s" % (e, self.name, self.stderr_text()[-3000:]))
+
+    @staticmethod
+    def _text(path):
+        if not path:
+            return ""
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stdout_text(self):
+        return self._text(self.stdout_path)
+
+    def stderr_text(self):
+        return self._text(self.stderr_path)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            if self.stop_timeout is None:
+                self.proc.kill()
+            else:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(self.stop_timeout)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+        self.proc.wait()
+        for f in (self.proc.stdout, self.stdout, self.stderr):
+            if f and not f.closed:
+                f.close()
+
+
 class TestBackend:
     """tests/integration/backend.py as a subprocess."""
 
@@ -334,20 +474,21 @@ class Gatehouse:
     """A `gatehouse serve --config FILE` process with its own temp dir and logs."""
 
     def __init__(self, testcase, config, workdir=None, access_log=True, start=True, env=None):
-        self.tc = testcase
-        self.dir = workdir or tempfile.mkdtemp(prefix="gh-it-")
-        if workdir is None:
-            on_cleanup(testcase, shutil.rmtree, self.dir, True)
+        self._prepare(testcase, workdir, env)
         self.config = dict(config)
-        self.access_log_path = os.path.join(self.dir, "access.log")
         if access_log and "access_log" not in self.config:
             self.config["access_log"] = self.access_log_path
         self.config_path = os.path.join(self.dir, "gatehouse.yaml")
         self.write_config(self.config)
-        self.proc = None
-        self.env = env
         if start:
             self.start()
+
+    def _prepare(self, testcase, workdir, env):
+        self.tc = testcase
+        self.dir = workdir or temp_dir(testcase, "gh-it-")
+        self.access_log_path = os.path.join(self.dir, "access.log")
+        self.proc = None
+        self.env = env
 
     def write_config(self, config):
         text = config if isinstance(config, str) else to_yaml(config) + "\n"
@@ -379,23 +520,20 @@ class Gatehouse:
         return int(self.config["admin"]["address"].rsplit(":", 1)[1])
 
     def start(self):
-        self.stdout = open(os.path.join(self.dir, "stdout.log"), "wb")
-        self.stderr = open(os.path.join(self.dir, "stderr.log"), "wb")
         env = dict(os.environ)
         env.update(self.env or {})
-        self.proc = subprocess.Popen(
+        self.process = Process(
+            self.tc,
             [gatehouse_bin(), "serve", "--config", self.config_path],
-            stdout=self.stdout,
-            stderr=self.stderr,
-            cwd=self.dir,
+            stdout=os.path.join(self.dir, "stdout.log"),
+            stderr=os.path.join(self.dir, "stderr.log"),
             env=env,
+            cwd=self.dir,
+            name="gatehouse",
         )
-        on_cleanup(self.tc, self.kill)
-        try:
-            for host, p in self.addresses():
-                wait_port(p, 10.0, self.proc, "gatehouse", host)
-        except AssertionError as e:
-            raise AssertionError("%s\nstderr:\n%s" % (e, self.stderr_text()[-3000:]))
+        self.proc = self.process.proc
+        self.stdout, self.stderr = self.process.stdout, self.process.stderr
+        self.process.wait_ports(self.addresses())
 
     def signal(self, sig):
         self.proc.send_signal(sig)
@@ -406,16 +544,16 @@ class Gatehouse:
         return self.proc.wait(timeout)
 
     def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        for f in (getattr(self, "stdout", None), getattr(self, "stderr", None)):
-            if f:
-                f.close()
+        if self.proc:
+            self.process.stop()
 
     def stderr_text(self):
         with open(os.path.join(self.dir, "stderr.log"), "rb") as f:
             return f.read().decode("utf-8", "replace")
+
+    def stdout_json(self):
+        """The JSON objects printed on stdout (the access log when it goes to stdout)."""
+        return json_lines(os.path.join(self.dir, "stdout.log"))
 
     def access_log(self, wait_for=None, timeout=3.0):
         """Parsed JSON lines of the access log; waits until wait_for(lines) is true."""
@@ -437,6 +575,22 @@ class Gatehouse:
             return b""
         with open(self.access_log_path, "rb") as f:
             return f.read()
+
+
+class GatehouseWithConfigFile(Gatehouse):
+    """`gatehouse serve --config FILE` with a file the test did not write, used unchanged (its
+    settings come from `env`, added to the environment). `addresses` are the (host, port) pairs
+    to wait for (the file's listeners and admin). Logs go to `workdir`, also the process's cwd."""
+
+    def __init__(self, testcase, config_path, env, addresses, workdir=None):
+        self._prepare(testcase, workdir, env)
+        self.config = {}
+        self.config_path = config_path
+        self._addresses = list(addresses)
+        self.start()
+
+    def addresses(self):
+        return self._addresses
 
 
 def base_config(listen_port, backend_url, admin_port=None, **extra):
@@ -519,17 +673,30 @@ def sha1_upper(der):
     return hashlib.sha1(der).hexdigest().upper()
 
 
-# --- nginx ----------------------------------------------------------------------------------------
+# --- nginx, HAProxy -------------------------------------------------------------------------------
 
 
-class Nginx:
+class ServerProcess:
+    """A server program (nginx, HAProxy) in the foreground, its stderr in a file; stopped with
+    SIGTERM at cleanup."""
+
+    def _start(self, testcase, argv, stderr_path, env=None):
+        self.process = Process(testcase, argv, stderr=stderr_path, env=env, stop_timeout=5)
+        self.proc = self.process.proc
+
+    def wait(self, port):
+        self.process.wait_ports([port])
+
+    def stop(self):
+        self.process.stop()
+
+
+class Nginx(ServerProcess):
     """nginx in the foreground with a temp prefix; `server_block` is placed inside http {}."""
 
     def __init__(self, testcase, server_block, workdir=None):
         nginx = require_tool("nginx")
-        self.dir = workdir or tempfile.mkdtemp(prefix="gh-nginx-")
-        if workdir is None:
-            on_cleanup(testcase, shutil.rmtree, self.dir, True)
+        self.dir = workdir or temp_dir(testcase, "gh-nginx-")
         for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi", "logs"):
             os.makedirs(os.path.join(self.dir, sub), exist_ok=True)
         conf = """
@@ -553,28 +720,20 @@ http {{
         self.conf = os.path.join(self.dir, "nginx.conf")
         with open(self.conf, "w") as f:
             f.write(conf)
-        self.stderr = open(os.path.join(self.dir, "logs", "stderr.log"), "wb")
-        self.proc = subprocess.Popen(
-            [nginx, "-c", self.conf, "-p", self.dir], stdout=subprocess.DEVNULL, stderr=self.stderr
-        )
-        on_cleanup(testcase, self.stop)
+        self._start(
+            testcase, [nginx, "-c", self.conf, "-p", self.dir],
+            os.path.join(self.dir, "logs", "stderr.log"))
 
-    def wait(self, port):
-        try:
-            wait_port(port, 10.0, self.proc, "nginx")
-        except AssertionError as e:
-            with open(os.path.join(self.dir, "logs", "stderr.log")) as f:
-                raise AssertionError("%s: %s" % (e, f.read()[-2000:]))
 
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.stderr.close()
+class Haproxy(ServerProcess):
+    """`haproxy -db -f FILE` in the foreground, the file checked with `haproxy -c` first; its
+    stderr goes to `workdir`. `env` is the whole environment (None: this process's)."""
+
+    def __init__(self, testcase, config_path, workdir, env=None):
+        haproxy = require_tool("haproxy")
+        run_command([haproxy, "-c", "-f", config_path], env=env)
+        self._start(testcase, [haproxy, "-db", "-f", config_path],
+                    os.path.join(workdir, "haproxy.stderr"), env)
 
 
 class GatehouseTestCase(unittest.TestCase):

@@ -14,7 +14,6 @@ import base64
 import datetime
 import os
 import ssl
-import subprocess
 import tempfile
 import time
 import unittest
@@ -25,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 import harness
-from harness import Conn, Gatehouse, GatehouseTestCase, Nginx, TestBackend, free_port, wait_port
+from harness import Conn, Gatehouse, GatehouseTestCase, Nginx, TestBackend, free_port
 
 MISSING = b'{ "statusCode": 401, "message": "Client certificate missing" }'
 INVALID = b'{ "statusCode": 401, "message": "Invalid client certificate" }'
@@ -113,37 +112,6 @@ def validate(attrs="", identities=""):
         return "<validate-client-certificate %s><identities>%s</identities>" \
                "</validate-client-certificate>" % (attrs, identities)
     return "<validate-client-certificate %s/>" % attrs
-
-
-class Haproxy:
-    """haproxy in the foreground (-db) with a config written to `d`."""
-
-    def __init__(self, testcase, d, conf_text):
-        binary = harness.require_tool("haproxy")
-        self.conf = os.path.join(d, "haproxy.cfg")
-        with open(self.conf, "w") as f:
-            f.write(conf_text)
-        check = subprocess.run([binary, "-c", "-f", self.conf], capture_output=True)
-        if check.returncode != 0:
-            raise AssertionError("haproxy config: %s" % check.stderr.decode()[-2000:])
-        self.stderr = open(os.path.join(d, "haproxy.stderr"), "wb")
-        self.proc = subprocess.Popen(
-            [binary, "-db", "-f", self.conf], stdout=subprocess.DEVNULL, stderr=self.stderr
-        )
-        testcase.addClassCleanup(self.stop)
-
-    def wait(self, port):
-        wait_port(port, 10.0, self.proc, "haproxy")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.stderr.close()
 
 
 class ClientCertificatesTest(GatehouseTestCase):
@@ -287,7 +255,10 @@ backend gatehouse
   server gh 127.0.0.1:{gh} source {src}
 """.format(arr=cls.arr_port, rfc=cls.rfc9440_port, app=cls.append_port, bind=bind,
            gh=cls.plain_port, src=PROXY_ADDRESS)
-        cls.haproxy = Haproxy(cls, d, conf)
+        haproxy_cfg = os.path.join(d, "haproxy.cfg")
+        with open(haproxy_cfg, "w") as f:
+            f.write(conf)
+        cls.haproxy = harness.Haproxy(cls, haproxy_cfg, d)
         cls.haproxy.wait(cls.arr_port)
         cls.haproxy.wait(cls.rfc9440_port)
         cls.haproxy.wait(cls.append_port)

@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import (Conn, Gatehouse, GatehouseTestCase, Nginx, TestBackend,  # noqa: E402
                      cert_der, free_port, gatehouse_bin, make_cert, make_pki, on_cleanup,
-                     request)
+                     poll, request)
 
 TENANT = "6e1b1c52-3a57-4f3e-9f58-1b6f3c1d2e4f"
 WORKLOAD = "0c6b3f5e-8d1a-4e5b-9c2f-7a8b9c0d1e2f"
@@ -37,17 +37,6 @@ HEADER_V1 = "function-key-v1-9Zp"
 HEADER_V2 = "function-key-v2-4Rk"
 API_VERSION = "7.5"
 PFX_PASSWORD = "mounted-pfx-pass"
-
-
-def poll(predicate, what, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.1)
 
 
 class VaultIntoGateway(GatehouseTestCase):
