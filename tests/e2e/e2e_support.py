@@ -1,8 +1,8 @@
-"""Shared by the end-to-end tests: the integration harness, and where the examples live."""
+"""Shared by the end-to-end tests: where the examples live, what the examples' READMEs set up
+(the admin CLI's environment, a partner's MSAL client), and the integration harness (processes,
+ports, temp dirs, TLS, certificates, nginx, HAProxy), which they use as it is."""
 
-import json
 import os
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -20,67 +20,32 @@ def example(*parts):
     return os.path.join(EXAMPLES, *parts)
 
 
-class ExampleGatehouse(harness.Gatehouse):
-    """`gatehouse serve --config <an example's file>`, the file unchanged: its settings come from
-    `env`. `addresses` are the (host, port) pairs to wait for (the file's listeners and admin).
-    Logs (stdout: the access log by default; stderr) go to `workdir`, also the process's cwd."""
-
-    def __init__(self, testcase, config_path, env, addresses, workdir):
-        self._example_addresses = list(addresses)
-        super().__init__(testcase, {}, workdir=workdir, access_log=False, start=False, env=env)
-        self.config_path = config_path
-        self.start()
-
-    def addresses(self):
-        return self._example_addresses
-
-    def stdout_json_lines(self):
-        """JSON objects printed on stdout (the access log when it goes to stdout)."""
-        self.stdout.flush()
-        with open(os.path.join(self.dir, "stdout.log"), "rb") as f:
-            raw = f.read().decode("utf-8", "replace")
-        out = []
-        for line in raw.splitlines():
-            line = line.strip()
-            if line.startswith("{"):
-                try:
-                    out.append(json.loads(line))
-                except ValueError:
-                    pass
-        return out
+def admin_cli_env(admin_port, data_dir, **extra):
+    """This process's environment with the admin CLI's connection as the READMEs export it
+    (docs/cli.md): the admin API's URL and token file, plus `extra`; a GATEHOUSE_ADMIN_TOKEN
+    from outside would take precedence, so it is dropped."""
+    env = dict(os.environ)
+    env.update({
+        "GATEHOUSE_ADMIN_URL": "http://127.0.0.1:%d" % admin_port,
+        "GATEHOUSE_ADMIN_TOKEN_FILE": os.path.join(data_dir, "admin.token"),
+    }, **extra)
+    env.pop("GATEHOUSE_ADMIN_TOKEN", None)
+    return env
 
 
-class Haproxy:
-    """`haproxy -db -f FILE` (an example's file, unchanged) with `env` added to the environment;
-    the file is checked with `haproxy -c` first. Stopped at the end of the test (or class)."""
+def msal_client(testcase, client_id, credential, authority, ca_file):
+    """MSAL Python's confidential client as a partner builds it, trusting `ca_file` (also as
+    REQUESTS_CA_BUNDLE until the test ends)."""
+    import msal
+    import requests
+    from unittest import mock
 
-    def __init__(self, testcase, config_path, env, workdir):
-        binary = harness.require_tool("haproxy")
-        full_env = dict(os.environ)
-        full_env.update(env)
-        check = subprocess.run([binary, "-c", "-f", config_path], capture_output=True,
-                               env=full_env)
-        if check.returncode != 0:
-            raise AssertionError("haproxy -c: %s" % check.stderr.decode()[-2000:])
-        self.stderr_path = os.path.join(workdir, "haproxy.stderr")
-        self.stderr = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen([binary, "-db", "-f", config_path], env=full_env,
-                                     stdout=subprocess.DEVNULL, stderr=self.stderr)
-        harness.on_cleanup(testcase, self.stop)
-
-    def wait(self, port):
-        try:
-            harness.wait_port(port, 10.0, self.proc, "haproxy")
-        except AssertionError as e:
-            with open(self.stderr_path, "rb") as f:
-                raise AssertionError("%s: %s" % (e, f.read().decode()[-2000:]))
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.stderr.close()
+    patch = mock.patch.dict(os.environ, {"REQUESTS_CA_BUNDLE": ca_file})
+    patch.start()
+    testcase.addCleanup(patch.stop)
+    session = requests.Session()
+    session.verify = ca_file
+    testcase.addCleanup(session.close)
+    return msal.ConfidentialClientApplication(
+        client_id, authority=authority, client_credential=credential, instance_discovery=False,
+        http_client=session)

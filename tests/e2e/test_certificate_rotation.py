@@ -23,8 +23,6 @@ import json
 import os
 import shutil
 import ssl
-import subprocess
-import tempfile
 import time
 import unittest
 import urllib.error
@@ -34,7 +32,7 @@ import uuid
 from unittest import mock
 
 import e2e_support
-from e2e_support import ExampleGatehouse, harness
+from e2e_support import harness
 
 EXAMPLE = e2e_support.example("certificate-rotation")
 SCOPE = "api://orders/.default"
@@ -59,8 +57,7 @@ class CertificateRotation(unittest.TestCase):
     def setUpClass(cls):
         harness.require_tool("openssl")
         cls.load = load_example_module()
-        cls.dir = tempfile.mkdtemp(prefix="gh-e2e-rot-")
-        cls.addClassCleanup(shutil.rmtree, cls.dir, True)
+        cls.dir = harness.temp_dir(cls, "gh-e2e-rot-")
         d = cls.dir
         harness.make_ca(d, "ca")
         harness.make_cert(d, "server", "ca", "localhost", "DNS:localhost,IP:127.0.0.1")
@@ -83,15 +80,11 @@ class CertificateRotation(unittest.TestCase):
             "PARTNER_CLIENT_ID": cls.partner,
             "ORDERS_BACKEND_URL": cls.backend.url + "/echo",
         }
-        cls.gh = ExampleGatehouse(cls, os.path.join(EXAMPLE, "gatehouse.yaml"), env,
-                                  [("127.0.0.1", port), ("127.0.0.1", admin_port)], d)
-        cls.cli_env = dict(os.environ)
-        cls.cli_env.update({
-            "GATEHOUSE_ADMIN_URL": "http://127.0.0.1:%d" % admin_port,
-            "GATEHOUSE_ADMIN_TOKEN_FILE": os.path.join(d, "data", "admin.token"),
-            "GATEHOUSE_TENANT_ID": cls.tenant,
-        })
-        cls.cli_env.pop("GATEHOUSE_ADMIN_TOKEN", None)
+        cls.gh = harness.GatehouseWithConfigFile(
+            cls, os.path.join(EXAMPLE, "gatehouse.yaml"), env,
+            [("127.0.0.1", port), ("127.0.0.1", admin_port)], d)
+        cls.cli_env = e2e_support.admin_cli_env(admin_port, os.path.join(d, "data"),
+                                                GATEHOUSE_TENANT_ID=cls.tenant)
 
         # Two key pairs of the partner, made as the README makes them; A is registered.
         cls.certs = {name: cls.cert_new("partner-" + name) for name in ("a", "b")}
@@ -103,12 +96,8 @@ class CertificateRotation(unittest.TestCase):
 
     @classmethod
     def run_cli(cls, *args, check=True):
-        r = subprocess.run([harness.gatehouse_bin()] + list(args), capture_output=True,
-                           text=True, env=cls.cli_env, cwd=cls.dir, timeout=60)
-        if check and r.returncode != 0:
-            raise AssertionError("gatehouse %s: exit %d: %s" % (" ".join(args[:3]), r.returncode,
-                                                              r.stderr[-1500:]))
-        return r
+        return harness.run_command([harness.gatehouse_bin()] + list(args), env=cls.cli_env,
+                                   cwd=cls.dir, check=check)
 
     @classmethod
     def cert_new(cls, name):
@@ -178,9 +167,9 @@ class CertificateRotation(unittest.TestCase):
     def post_token(self, form):
         req = urllib.request.Request(self.token_url(), data=urllib.parse.urlencode(form).encode(),
                                      headers={"Content-Type": "application/x-www-form-urlencoded"})
-        ctx = ssl.create_default_context(cafile=self.ca)
         try:
-            with urllib.request.urlopen(req, context=ctx, timeout=30) as r:
+            with urllib.request.urlopen(req, context=harness.tls_context(self.ca),
+                                        timeout=30) as r:
                 return r.status, json.load(r)
         except urllib.error.HTTPError as e:
             return e.code, json.load(e)
@@ -194,31 +183,21 @@ class CertificateRotation(unittest.TestCase):
 
     def msal_app(self, cert):
         """MSAL Python with `cert`'s key, as the partner would build it."""
-        import msal
-        import requests
-
-        patch = mock.patch.dict(os.environ, {"REQUESTS_CA_BUNDLE": self.ca})
-        patch.start()
-        self.addCleanup(patch.stop)
-        session = requests.Session()
-        session.verify = self.ca
-        self.addCleanup(session.close)
-        return msal.ConfidentialClientApplication(
-            self.partner, authority="%s/%s" % (self.public_url, self.tenant),
-            instance_discovery=False, http_client=session, client_credential={
-                "private_key": cert["key_text"], "thumbprint": cert["thumbprint"]})
+        return e2e_support.msal_client(
+            self, self.partner,
+            {"private_key": cert["key_text"], "thumbprint": cert["thumbprint"]},
+            "%s/%s" % (self.public_url, self.tenant), self.ca)
 
     def keys_fetches(self):
         """How often the key set was fetched: only the gateway's openid-config cache reads it
         (MSAL reads discovery, never the keys)."""
-        return sum(1 for line in self.gh.stdout_json_lines()
+        return sum(1 for line in self.gh.stdout_json()
                    if line.get("path", "").endswith("/discovery/v2.0/keys"))
 
     def api_call(self, token):
-        ctx = ssl.create_default_context(cafile=self.ca)
         port = int(self.public_url.rsplit(":", 1)[1])
         return harness.request(port, "GET", "/orders", [("Authorization", "Bearer " + token)],
-                               tls=ctx, server_hostname="localhost")
+                               tls=harness.tls_context(self.ca), server_hostname="localhost")
 
     # --- 1. the client's certificate ---------------------------------------------------------------
 

@@ -17,13 +17,7 @@ internal CA), gatehouse.yaml runs Gatehouse with every address and path from the
 import base64
 import json
 import os
-import shutil
-import signal
-import ssl
-import subprocess
-import tempfile
 import threading
-import time
 import unittest
 
 import e2e_support
@@ -37,55 +31,9 @@ TENANT_ID = "3b1d7c2e-5f4a-4e8b-9a6d-2c0f1e8b7a51"
 OPERATOR_CLIENT_ID = "8d0c5a4e-2b7f-4c19-a3e6-5f1d9b2c7e40"
 
 
-def poll(predicate, what, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.1)
-
-
 def run(args, env, cwd=None, stdin=None):
     """Runs a command of the README; fails the test with its stderr when it fails."""
-    r = subprocess.run(args, env=env, cwd=cwd, input=stdin, capture_output=True, text=True,
-                       timeout=60)
-    if r.returncode != 0:
-        raise AssertionError("%s failed (%d): %s" % (" ".join(args), r.returncode,
-                                                    r.stderr[-2000:]))
-    return r.stdout
-
-
-class Process:
-    """A long-running command of the README (nginx, gatehouse serve), stopped at cleanup."""
-
-    def __init__(self, owner, args, env, cwd, log, ports):
-        self.log = log
-        self.out = open(log, "wb")
-        self.proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=self.out,
-                                     stderr=subprocess.STDOUT)
-        harness.on_cleanup(owner, self.stop)
-        try:
-            for port in ports:
-                harness.wait_port(port, 15.0, self.proc, args[0])
-        except AssertionError as e:
-            raise AssertionError("%s\n%s" % (e, self.text()[-3000:]))
-
-    def text(self):
-        with open(self.log, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.out.close()
+    return harness.run_command(args, env=env, cwd=cwd, input=stdin).stdout
 
 
 class MutualTlsBothSides(harness.GatehouseTestCase):
@@ -96,8 +44,7 @@ class MutualTlsBothSides(harness.GatehouseTestCase):
         harness.require_tool("curl")
         nginx = harness.require_tool("nginx")
         gatehouse = harness.gatehouse_bin()
-        cls.dir = tempfile.mkdtemp(prefix="gh-e2e-mtls-")
-        cls.addClassCleanup(shutil.rmtree, cls.dir, True)
+        cls.dir = harness.temp_dir(cls, "gh-e2e-mtls-")
         cls.pki = os.path.join(cls.dir, "pki")
         cls.port, cls.vault_port = harness.free_port(), harness.free_port()
         cls.admin_port, cls.backend_port = harness.free_port(), harness.free_port()
@@ -128,14 +75,21 @@ class MutualTlsBothSides(harness.GatehouseTestCase):
             conf = run(["envsubst", "${BACKEND_LISTEN} ${MTLS_PKI}"], env, stdin=f.read())
         with open(os.path.join(nginx_dir, "nginx.conf"), "w") as f:
             f.write(conf)
-        cls.nginx = Process(cls, [nginx, "-e", "stderr", "-p", nginx_dir, "-c",
-                                  os.path.join(nginx_dir, "nginx.conf")], env, nginx_dir,
-                            os.path.join(cls.dir, "nginx.log"), [cls.backend_port])
+        cls.nginx = cls.serve([nginx, "-e", "stderr", "-p", nginx_dir, "-c",
+                               os.path.join(nginx_dir, "nginx.conf")], nginx_dir, "nginx.log",
+                              [cls.backend_port])
         # 3. Gatehouse, from the example's directory-independent file.
-        cls.gatehouse = Process(cls, [gatehouse, "serve", "--config",
-                                      os.path.join(EXAMPLE, "gatehouse.yaml")], env, cls.dir,
-                                os.path.join(cls.dir, "gatehouse.log"),
-                                [cls.port, cls.vault_port, cls.admin_port])
+        cls.gatehouse = cls.serve([gatehouse, "serve", "--config",
+                                   os.path.join(EXAMPLE, "gatehouse.yaml")], cls.dir,
+                                  "gatehouse.log", [cls.port, cls.vault_port, cls.admin_port])
+
+    @classmethod
+    def serve(cls, args, cwd, log, ports):
+        """A long-running command of the README (output in `log`), stopped at cleanup."""
+        process = harness.Process(cls, args, stdout=os.path.join(cls.dir, log),
+                                  stderr=harness.STDOUT, env=cls.env, cwd=cwd, stop_timeout=10)
+        process.wait_ports(ports, timeout=15.0)
+        return process
 
     # --- helpers ---
 
@@ -143,10 +97,8 @@ class MutualTlsBothSides(harness.GatehouseTestCase):
         return os.path.join(self.pki, name + ".pem")
 
     def tls(self, client=None):
-        ctx = ssl.create_default_context(cafile=self.pem("internal-ca"))
-        if client:
-            ctx.load_cert_chain(self.pem(client), os.path.join(self.pki, client + ".key"))
-        return ctx
+        key = os.path.join(self.pki, client + ".key") if client else None
+        return harness.tls_context(self.pem("internal-ca"), client and self.pem(client), key)
 
     def call(self, path, client=None, port=None):
         with harness.Conn(port or self.port, tls=self.tls(client),
@@ -163,16 +115,9 @@ class MutualTlsBothSides(harness.GatehouseTestCase):
     def reason(self, request_id):
         """The access log's `error` for a request (the log is written every 200 ms)."""
         def line():
-            if os.path.exists(self.env["GATEHOUSE_ACCESS_LOG"]):
-                with open(self.env["GATEHOUSE_ACCESS_LOG"]) as f:
-                    for text in f:
-                        if not text.endswith("\n"):
-                            break  # a line still being written
-                        entry = json.loads(text)
-                        if entry.get("request_id") == request_id:
-                            return entry
-            return None
-        return poll(line, "request %s in the access log" % request_id, 5.0).get("error")
+            return next((entry for entry in harness.json_lines(self.env["GATEHOUSE_ACCESS_LOG"])
+                         if entry.get("request_id") == request_id), None)
+        return harness.poll(line, "request %s in the access log" % request_id, 5.0).get("error")
 
     def assertRefused(self, resp, body, reason):
         self.assertApimError(resp, 401)
@@ -259,8 +204,8 @@ class MutualTlsBothSides(harness.GatehouseTestCase):
         self.openssl_ca("-revoke", "partner-b-renewed.pem", "-crl_reason", "keyCompromise")
         self.openssl_ca("-gencrl", "-out", "clients.crl.new")
         os.replace(os.path.join(self.pki, "clients.crl.new"), os.path.join(self.pki, "clients.crl"))
-        poll(lambda: self.call("/by-subject/orders/1", "partner-b-renewed").status == 401,
-             "the new CRL to be in force")
+        harness.poll(lambda: self.call("/by-subject/orders/1", "partner-b-renewed").status == 401,
+                     "the new CRL to be in force")
         self.assertRefused(self.call("/by-subject/orders/1", "partner-b-renewed"), INVALID,
                            "ClientCertificateRevoked")
         # Everyone else is unaffected.
@@ -332,7 +277,7 @@ class MutualTlsBothSides(harness.GatehouseTestCase):
         for w in workers:
             w.start()
         try:
-            poll(lambda: ok_count() > 20, "traffic before the renewal")
+            harness.poll(lambda: ok_count() > 20, "traffic before the renewal")
             self.assertTrue(seen(first))
             # Renewal 1: Key Vault's REST API (what automation and the Azure SDKs call).
             status, op = self.vault_rest("POST", "/certificates/gateway-client/create", token)
@@ -340,7 +285,7 @@ class MutualTlsBothSides(harness.GatehouseTestCase):
             self.assertEqual(op["status"], "completed", op)
             second = self.gateway_certificate_sha1(token)
             self.assertNotEqual(second, first)
-            poll(lambda: seen(second), "nginx to see the certificate renewed over REST")
+            harness.poll(lambda: seen(second), "nginx to see the certificate renewed over REST")
             # Renewal 2: the admin API, as an operator at a shell does it.
             out = run([harness.gatehouse_bin(), "vault", "cert", "renew", "gateway-client"],
                       dict(self.env,
@@ -350,9 +295,10 @@ class MutualTlsBothSides(harness.GatehouseTestCase):
             self.assertIn("renewed certificate gateway-client version", out)
             third = self.gateway_certificate_sha1(token)
             self.assertNotIn(third, (first, second))
-            poll(lambda: seen(third), "nginx to see the certificate renewed over the admin API")
+            harness.poll(lambda: seen(third),
+                         "nginx to see the certificate renewed over the admin API")
             after = ok_count()
-            poll(lambda: ok_count() > after + 20, "traffic after the renewals")
+            harness.poll(lambda: ok_count() > after + 20, "traffic after the renewals")
         finally:
             stop.set()
             for w in workers:

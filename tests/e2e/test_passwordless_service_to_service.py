@@ -16,12 +16,8 @@ import os
 import queue
 import re
 import secrets
-import shutil
-import ssl
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 import unittest
 import urllib.parse
@@ -40,59 +36,12 @@ JWT_NOT_PRESENT = b'{ "statusCode": 401, "message": "JWT not present." }'
 INVALID_JWT = b'{ "statusCode": 401, "message": "Invalid JWT." }'
 
 
-def poll(predicate, what, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.1)
-
-
-class Process:
+def process(owner, name, argv, env, workdir, lines=False):
     """A long-running process of the scenario (gatehouse, the backend, a looping workload) with
-    its output in `workdir`; killed at the end of the test or class."""
-
-    def __init__(self, owner, name, argv, env, workdir, cwd=None, lines=False):
-        self.name = name
-        self.out_path = os.path.join(workdir, name + ".out")
-        self.err_path = os.path.join(workdir, name + ".err")
-        self.err = open(self.err_path, "wb")
-        self.out = None if lines else open(self.out_path, "wb")
-        self.lines = queue.Queue() if lines else None
-        self.proc = subprocess.Popen(argv, env=env, cwd=cwd or workdir, stderr=self.err,
-                                     stdout=subprocess.PIPE if lines else self.out)
-        harness.on_cleanup(owner, self.stop)
-        if lines:
-            threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for raw in self.proc.stdout:
-            self.lines.put((time.monotonic(), raw.decode("utf-8", "replace").rstrip("\n")))
-
-    def wait_port(self, port):
-        try:
-            harness.wait_port(port, 15.0, self.proc, self.name)
-        except AssertionError as e:
-            raise AssertionError("%s\n%s stderr:\n%s" % (e, self.name, self.stderr()[-3000:]))
-
-    def stderr(self):
-        with open(self.err_path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    def stdout(self):
-        with open(self.out_path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        for f in (self.proc.stdout, self.out, self.err):
-            if f and not f.closed:
-                f.close()
+    its output in `workdir` (stdout in a queue of lines with `lines`); killed at cleanup."""
+    return harness.Process(owner, argv, env=env, cwd=workdir, name=name,
+                           stdout=harness.LINES if lines else os.path.join(workdir, name + ".out"),
+                           stderr=os.path.join(workdir, name + ".err"))
 
 
 class PasswordlessServiceToService(harness.GatehouseTestCase):
@@ -103,8 +52,7 @@ class PasswordlessServiceToService(harness.GatehouseTestCase):
         node_modules = os.path.join(e2e_support.CLIENTS, "node_modules")
         if not os.path.isdir(os.path.join(node_modules, "@azure", "keyvault-secrets")):
             raise AssertionError("tests/clients/node_modules is missing: run scripts/bootstrap")
-        cls.dir = tempfile.mkdtemp(prefix="gh-e2e-s2s-")
-        cls.addClassCleanup(shutil.rmtree, cls.dir, True)
+        cls.dir = harness.temp_dir(cls, "gh-e2e-s2s-")
         gatehouse = harness.gatehouse_bin()
         cls.gatehouse = gatehouse
 
@@ -154,19 +102,17 @@ class PasswordlessServiceToService(harness.GatehouseTestCase):
                     "AZURE_CLIENT_ID", "GATEHOUSE_ADMIN_TOKEN", "GATEHOUSE_MASTER_KEY"):
             cls.env.pop(var, None)  # they would choose other protocols or credentials
         cls.config = os.path.join(FOLDER, "gatehouse.yaml")
-        cls.tls = ssl.create_default_context(cafile=tls + ".pem")
+        cls.tls = harness.tls_context(tls + ".pem")
 
         # README step 3: check the file, then serve it.
-        check = cls.cli("config", "check", cls.config)
-        if check.returncode != 0:
-            raise AssertionError("config check: %s" % check.stderr.decode()[-2000:])
-        cls.gh = Process(cls, "gatehouse", [gatehouse, "serve", "--config", cls.config], cls.env,
+        cls.cli("config", "check", cls.config)
+        cls.gh = process(cls, "gatehouse", [gatehouse, "serve", "--config", cls.config], cls.env,
                          cls.dir)
-        for name in ("api", "identity", "vault", "imds", "admin"):
-            cls.gh.wait_port(ports[name])
+        cls.gh.wait_ports([ports[name] for name in ("api", "identity", "vault", "imds", "admin")],
+                          timeout=15.0)
 
         # README step 4: grant orders-worker the role; look up the object ids.
-        out = cls.cli_ok("app", "assign", cls.ids["orders_worker"], "--resource", "api://orders",
+        out = cls.cli("app", "assign", cls.ids["orders_worker"], "--resource", "api://orders",
                          "--role", "Orders.Read")
         cls.assignment = re.search(r"assignment ([0-9a-f-]{36})", out).group(1)
         cls.oid = {w: cls.object_id(cls.ids[w]) for w in ("orders_worker", "reports_worker")}
@@ -179,27 +125,21 @@ class PasswordlessServiceToService(harness.GatehouseTestCase):
             "ALLOWED_OBJECT_IDS": cls.oid["orders_worker"],
             "BACKEND_LISTEN": "127.0.0.1:%d" % ports["backend"],
         })
-        cls.backend = Process(cls, "backend", [sys.executable, os.path.join(FOLDER, "backend.py")],
+        cls.backend = process(cls, "backend", [sys.executable, os.path.join(FOLDER, "backend.py")],
                               backend_env, cls.dir)
-        cls.backend.wait_port(ports["backend"])
+        cls.backend.wait_ports([ports["backend"]], timeout=15.0)
 
     # --- the README's commands ---------------------------------------------------------------
 
     @classmethod
     def cli(cls, *args, stdin=None):
-        return subprocess.run([cls.gatehouse] + list(args), env=cls.env, capture_output=True,
-                              input=stdin, timeout=30)
-
-    @classmethod
-    def cli_ok(cls, *args, stdin=None):
-        r = cls.cli(*args, stdin=stdin)
-        if r.returncode != 0:
-            raise AssertionError("gatehouse %s: %s" % (" ".join(args[:3]), r.stderr.decode()))
-        return r.stdout.decode()
+        """`gatehouse ARGS...`: its stdout; fails the test when it fails."""
+        return harness.run_command([cls.gatehouse] + list(args), env=cls.env, input=stdin,
+                                   timeout=30).stdout
 
     @classmethod
     def object_id(cls, client_id):
-        return json.loads(cls.cli_ok("app", "show", client_id, "--json"))["service_principal_id"]
+        return json.loads(cls.cli("app", "show", client_id, "--json"))["service_principal_id"]
 
     def workload(self, identity, *args):
         """`node workload.cjs --json` as `identity`: one call with a new credential."""
@@ -208,7 +148,7 @@ class PasswordlessServiceToService(harness.GatehouseTestCase):
                            list(args), env=env, capture_output=True, timeout=60, cwd=self.dir)
         lines = [l for l in r.stdout.decode().splitlines() if l.startswith("{")]
         self.assertTrue(lines, "workload printed nothing: %s\ngatehouse stderr:\n%s" % (
-            r.stderr.decode()[-2000:], self.gh.stderr()[-2000:]))
+            r.stderr.decode()[-2000:], self.gh.stderr_text()[-2000:]))
         out = json.loads(lines[-1])
         self.assertNotIn("error", out, r.stderr.decode()[-2000:])
         self.assertEqual(r.returncode, 0 if out["status"] == 200 else 1)
@@ -216,7 +156,7 @@ class PasswordlessServiceToService(harness.GatehouseTestCase):
 
     def subscription_key(self):
         """The current key, read from the vault as the workload does (with the admin CLI)."""
-        return self.cli_ok("vault", "secret", "get", "orders-subscription-key").strip()
+        return self.cli("vault", "secret", "get", "orders-subscription-key").strip()
 
     def imds_token(self, identity):
         """A token straight from the IMDS endpoint (the README's curl)."""
@@ -250,15 +190,16 @@ class PasswordlessServiceToService(harness.GatehouseTestCase):
         self.assertEqual(out["object_id"], self.oid["orders_worker"])
         self.assertRegex(out["secret_version"], r"^[0-9a-f]{32}$")
         # The backend saw the caller; the vault audited both identities' reads by client id.
-        poll(lambda: "200 GET /orders/status caller %s" % self.ids["orders_worker"]
-             in self.backend.stdout(), "the backend's line")
+        harness.poll(lambda: "200 GET /orders/status caller %s" % self.ids["orders_worker"]
+                     in self.backend.stdout_text(), "the backend's line")
         with open(self.env["VAULT_AUDIT_LOG"]) as f:
             audit = f.read()
         self.assertIn('"name":"orders-subscription-key"', audit)
         self.assertIn(self.ids["orders_worker"], audit)
         # No key or token in any log.
         key = self.subscription_key()
-        for text in (self.gh.stdout(), self.gh.stderr(), self.backend.stdout(), audit):
+        for text in (self.gh.stdout_text(), self.gh.stderr_text(), self.backend.stdout_text(),
+                     audit):
             self.assertNotIn(key, text)
             self.assertNotIn(self.function_key, text)
 
@@ -291,20 +232,20 @@ class PasswordlessServiceToService(harness.GatehouseTestCase):
 
     def test_a_removed_role_assignment_refuses_the_tokens_issued_after_it(self):
         def restore():
-            out = self.cli_ok("app", "assign", self.ids["orders_worker"], "--resource",
+            out = self.cli("app", "assign", self.ids["orders_worker"], "--resource",
                               "api://orders", "--role", "Orders.Read")
             type(self).assignment = re.search(r"assignment ([0-9a-f-]{36})", out).group(1)
         # A long-running workload calling every 0.3 s, even with a new ManagedIdentityCredential
         # for each call (msal-node's managed-identity token cache is process-wide).
         env = dict(self.env, AZURE_CLIENT_ID=self.ids["orders_worker"])
-        loop = Process(self, "workload-loop", [self.node, os.path.join(FOLDER, "workload.cjs"),
+        loop = process(self, "workload-loop", [self.node, os.path.join(FOLDER, "workload.cjs"),
                                                "--json", "--every", "0.3", "--new-credential"],
                        env, self.dir, lines=True)
         first = self.next_call(loop, after=0)
         self.assertEqual(first["status"], 200, first)
         before = self.imds_token("orders_worker")  # issued before the removal
 
-        self.cli_ok("app", "unassign", self.assignment)
+        self.cli("app", "unassign", self.assignment)
         self.addCleanup(restore)
         removed_at = time.monotonic()
 
@@ -336,22 +277,23 @@ class PasswordlessServiceToService(harness.GatehouseTestCase):
             if at <= after or not line.startswith("{"):
                 continue
             out = json.loads(line)
-            self.assertNotIn("error", out, loop.stderr()[-2000:])
+            self.assertNotIn("error", out, loop.stderr_text()[-2000:])
             return out
-        raise AssertionError("the looping workload printed nothing: %s" % loop.stderr()[-2000:])
+        raise AssertionError("the looping workload printed nothing: %s"
+                             % loop.stderr_text()[-2000:])
 
     def test_a_new_subscription_key_in_the_vault_reaches_the_gateway_and_the_workload(self):
         old = self.subscription_key()
         new = secrets.token_hex(16)
-        self.cli_ok("vault", "secret", "set", "orders-subscription-key", "--value-stdin",
-                    stdin=(new + "\n").encode())
+        self.cli("vault", "secret", "set", "orders-subscription-key", "--value-stdin",
+                    stdin=new + "\n")
         token = self.imds_token("orders_worker")
         # The gateway reads the key from the vault secret and follows its new version.
-        poll(lambda: self.call_api(token, old).status == 401, "the old key refused")
+        harness.poll(lambda: self.call_api(token, old).status == 401, "the old key refused")
         self.assertEqual(self.call_api(token, new).status, 200)
         out = self.workload("orders_worker")
         self.assertEqual(out["status"], 200, out)
-        self.assertNotIn(new, self.gh.stderr() + self.gh.stdout())
+        self.assertNotIn(new, self.gh.stderr_text() + self.gh.stdout_text())
 
 
 if __name__ == "__main__":

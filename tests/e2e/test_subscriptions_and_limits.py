@@ -19,12 +19,7 @@ admin API) while Gatehouse runs.
 import json
 import os
 import re
-import shutil
-import signal
-import subprocess
-import tempfile
 import threading
-import time
 
 import e2e_support
 from e2e_support import harness
@@ -39,48 +34,6 @@ RATE_LIMITED = re.compile(
 OUT_OF_QUOTA = re.compile(
     rb'^\{ "statusCode": 403, "message": "Out of call volume quota\. Quota will be replenished '
     rb'in (?:(\d+)\.)?(\d\d):(\d\d):(\d\d)\." \}$')
-
-
-def poll(predicate, what, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.05)
-
-
-class Process:
-    """`gatehouse serve` as the README runs it, stopped at cleanup."""
-
-    def __init__(self, owner, args, env, cwd, log, ports):
-        self.log = log
-        self.out = open(log, "ab")
-        self.proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=self.out,
-                                     stderr=subprocess.STDOUT)
-        harness.on_cleanup(owner, self.stop)
-        try:
-            for port in ports:
-                harness.wait_port(port, 15.0, self.proc, args[0])
-        except AssertionError as e:
-            raise AssertionError("%s\n%s" % (e, self.text()[-3000:]))
-
-    def text(self):
-        with open(self.log, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if not self.out.closed:
-            self.out.close()
 
 
 class Load:
@@ -128,8 +81,7 @@ class SubscriptionsAndLimits(harness.GatehouseTestCase):
     @classmethod
     def setUpClass(cls):
         cls.gatehouse = harness.gatehouse_bin()
-        cls.dir = tempfile.mkdtemp(prefix="gh-e2e-subs-")
-        cls.addClassCleanup(shutil.rmtree, cls.dir, True)
+        cls.dir = harness.temp_dir(cls, "gh-e2e-subs-")
         cls.backend = harness.TestBackend(cls)
         cls.port, cls.admin_port = harness.free_port(), harness.free_port()
         data = os.path.join(cls.dir, "gatehouse-data")
@@ -150,18 +102,16 @@ class SubscriptionsAndLimits(harness.GatehouseTestCase):
 
     @classmethod
     def start_gatehouse(cls):
-        cls.server = Process(cls, [cls.gatehouse, "serve", "--config",
-                                   os.path.join(EXAMPLE, "gatehouse.yaml")],
-                             cls.env, cls.dir, os.path.join(cls.dir, "gatehouse.log"),
-                             [cls.port, cls.admin_port])
+        """`gatehouse serve` as the README runs it (its output appended to gatehouse.log)."""
+        cls.server = harness.Process(
+            cls, [cls.gatehouse, "serve", "--config", os.path.join(EXAMPLE, "gatehouse.yaml")],
+            stdout=os.path.join(cls.dir, "gatehouse.log"), stderr=harness.STDOUT, env=cls.env,
+            cwd=cls.dir, stop_timeout=15, append=True)
+        cls.server.wait_ports([cls.port, cls.admin_port], timeout=15.0)
 
     def cli(self, *args, check=True):
-        r = subprocess.run([self.gatehouse, *args], env=self.env, capture_output=True, text=True,
-                           timeout=30)
-        if check and r.returncode != 0:
-            raise AssertionError("gatehouse %s failed (%d): %s" % (" ".join(args), r.returncode,
-                                                                 r.stderr[-2000:]))
-        return r
+        return harness.run_command([self.gatehouse, *args], env=self.env, timeout=30,
+                                   check=check)
 
     def cli_json(self, *args):
         return json.loads(self.cli(*args, "--json").stdout)
@@ -202,7 +152,7 @@ class SubscriptionsAndLimits(harness.GatehouseTestCase):
         self.assertEqual(self.call(primary).status, 200)
         load = Load(self.port, primary)
         self.addCleanup(load.stop)
-        poll(lambda: load.served_more_than(20), "the client's first calls")
+        harness.poll(lambda: load.served_more_than(20), "the client's first calls")
 
         # 1. The secondary is regenerated while the client uses the primary.
         regen = self.cli_json("subscription", "regenerate", "contoso", "secondary")
@@ -211,19 +161,19 @@ class SubscriptionsAndLimits(harness.GatehouseTestCase):
         self.assertInvalidKey(self.call(secondary))
         self.assertEqual(self.call(new_secondary).status, 200)
         seen = load.ok
-        poll(lambda: load.served_more_than(seen + 20), "calls after the secondary changed")
+        harness.poll(lambda: load.served_more_than(seen + 20), "calls after the secondary changed")
 
         # 2. The client switches to the new secondary; the primary is regenerated.
         load.key = new_secondary
         seen = load.ok
-        poll(lambda: load.served_more_than(seen + 20), "calls with the new secondary")
+        harness.poll(lambda: load.served_more_than(seen + 20), "calls with the new secondary")
         new_primary = self.cli("subscription", "regenerate", "contoso", "primary",
                                "--key-only").stdout.strip()
         self.assertRegex(new_primary, r"^[0-9a-f]{32}$")
         self.assertInvalidKey(self.call(primary))  # the old primary: APIM's exact 401
         self.assertEqual(self.call(new_primary).status, 200)
         seen = load.ok
-        poll(lambda: load.served_more_than(seen + 20), "calls after the primary changed")
+        harness.poll(lambda: load.served_more_than(seen + 20), "calls after the primary changed")
         load.stop()
         self.assertEqual(load.failures, [], "failed requests during key regeneration")
         self.assertGreater(load.ok, 80)

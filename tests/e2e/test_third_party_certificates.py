@@ -17,20 +17,16 @@ import base64
 import hashlib
 import json
 import os
-import shutil
 import ssl
 import subprocess
 import sys
-import tempfile
-import time
 import unittest
 import urllib.error
 import urllib.request
 import uuid
-from unittest import mock
 
 import e2e_support
-from e2e_support import ExampleGatehouse, Haproxy, harness
+from e2e_support import harness
 
 EXAMPLE = e2e_support.example("third-party-certificates")
 INVALID_JWT = b'{ "statusCode": 401, "message": "Invalid JWT." }'
@@ -49,8 +45,7 @@ class ThirdPartyCertificates(unittest.TestCase):
     def setUpClass(cls):
         harness.require_tool("openssl")
         harness.require_tool("haproxy")
-        cls.dir = tempfile.mkdtemp(prefix="gh-e2e-3p-")
-        cls.addClassCleanup(shutil.rmtree, cls.dir, True)
+        cls.dir = harness.temp_dir(cls, "gh-e2e-3p-")
         d = cls.dir
 
         # The front's certificate, from a CA of our own (HAProxy wants chain and key in one file).
@@ -83,19 +78,16 @@ class ThirdPartyCertificates(unittest.TestCase):
             "PARTNER_CLIENT_ID": cls.partner,
             "ORDERS_BACKEND_URL": cls.backend.url + "/echo",
         }
-        cls.gh = ExampleGatehouse(cls, os.path.join(EXAMPLE, "gatehouse.yaml"), cls.env,
-                                  [("127.0.0.1", gh_port), ("127.0.0.1", admin_port)], d)
-        cls.front = Haproxy(cls, os.path.join(EXAMPLE, "haproxy.cfg"), cls.env, d)
+        cls.gh = harness.GatehouseWithConfigFile(
+            cls, os.path.join(EXAMPLE, "gatehouse.yaml"), cls.env,
+            [("127.0.0.1", gh_port), ("127.0.0.1", admin_port)], d)
+        cls.front = harness.Haproxy(cls, os.path.join(EXAMPLE, "haproxy.cfg"), d,
+                                    env=dict(os.environ, **cls.env))
         cls.front.wait(front_port)
 
         # The admin CLI's connection (docs/cli.md), as the README exports it.
-        cls.cli_env = dict(os.environ)
-        cls.cli_env.update({
-            "GATEHOUSE_ADMIN_URL": "http://127.0.0.1:%d" % admin_port,
-            "GATEHOUSE_ADMIN_TOKEN_FILE": os.path.join(d, "data", "admin.token"),
-            "GATEHOUSE_TENANT_ID": cls.tenant,
-        })
-        cls.cli_env.pop("GATEHOUSE_ADMIN_TOKEN", None)
+        cls.cli_env = e2e_support.admin_cli_env(admin_port, os.path.join(d, "data"),
+                                                GATEHOUSE_TENANT_ID=cls.tenant)
 
         # The partner makes its key pair; only partner.pem leaves its hands.
         cls.partner_key, cls.partner_cert = cls.cert_new("partner")
@@ -107,12 +99,8 @@ class ThirdPartyCertificates(unittest.TestCase):
 
     @classmethod
     def run_cli(cls, *args):
-        r = subprocess.run([harness.gatehouse_bin()] + list(args), capture_output=True,
-                           text=True, env=cls.cli_env, cwd=cls.dir, timeout=60)
-        if r.returncode != 0:
-            raise AssertionError("gatehouse %s: exit %d: %s" % (" ".join(args[:3]), r.returncode,
-                                                              r.stderr[-1500:]))
-        return r.stdout
+        return harness.run_command([harness.gatehouse_bin()] + list(args), env=cls.cli_env,
+                                   cwd=cls.dir).stdout
 
     @classmethod
     def cli_json(cls, *args):
@@ -128,18 +116,8 @@ class ThirdPartyCertificates(unittest.TestCase):
         return prefix + ".key", prefix + ".pem"
 
     def msal_app(self, client_id, credential):
-        import msal
-        import requests
-
-        patch = mock.patch.dict(os.environ, {"REQUESTS_CA_BUNDLE": self.ca})
-        patch.start()
-        self.addCleanup(patch.stop)
-        session = requests.Session()
-        session.verify = self.ca
-        self.addCleanup(session.close)
-        return msal.ConfidentialClientApplication(
-            client_id, authority="%s/%s" % (self.public_url, self.tenant),
-            client_credential=credential, instance_discovery=False, http_client=session)
+        return e2e_support.msal_client(self, client_id, credential,
+                                       "%s/%s" % (self.public_url, self.tenant), self.ca)
 
     @staticmethod
     def cert_credential(key_file, cert_file):
@@ -155,12 +133,11 @@ class ThirdPartyCertificates(unittest.TestCase):
 
     def call(self, token=None, path="/orders", headers=()):
         """GET through the front, like any client: (status, headers, body)."""
-        ctx = ssl.create_default_context(cafile=self.ca)
         hdrs = [("Host", "127.0.0.1:%d" % self.front_port)] + list(headers)
         if token is not None:
             hdrs.append(("Authorization", "Bearer " + token))
-        return harness.request(self.front_port, "GET", path, hdrs, tls=ctx,
-                               server_hostname="localhost")
+        return harness.request(self.front_port, "GET", path, hdrs,
+                               tls=harness.tls_context(self.ca), server_hostname="localhost")
 
     def assertApim401(self, resp, body):
         self.assertEqual(resp.status, 401, resp)
@@ -169,13 +146,9 @@ class ThirdPartyCertificates(unittest.TestCase):
 
     def refusal_reason(self, path):
         """The access log's `error` for the request to `path` (the log is the server's stdout)."""
-        deadline = time.monotonic() + 5
-        while True:
-            lines = [l for l in self.gh.stdout_json_lines() if path in json.dumps(l)]
-            if lines or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-        self.assertTrue(lines, "no access-log line for %s" % path)
+        lines = harness.poll(
+            lambda: [l for l in self.gh.stdout_json() if path in json.dumps(l)],
+            "an access-log line for " + path, timeout=5.0, interval=0.05)
         return lines[-1].get("error")
 
     def run_partner_client(self, *args, extra_env=None):
@@ -193,9 +166,8 @@ class ThirdPartyCertificates(unittest.TestCase):
     # --- the scenario ----------------------------------------------------------------------------
 
     def test_1_discovery_through_the_front_names_the_front(self):
-        ctx = ssl.create_default_context(cafile=self.ca)
         url = "%s/%s/v2.0/.well-known/openid-configuration" % (self.public_url, self.tenant)
-        with urllib.request.urlopen(url, context=ctx, timeout=10) as r:
+        with urllib.request.urlopen(url, context=harness.tls_context(self.ca), timeout=10) as r:
             doc = json.load(r)
         self.assertEqual(doc["issuer"], "%s/%s/v2.0" % (self.public_url, self.tenant))
         self.assertEqual(doc["token_endpoint"],
