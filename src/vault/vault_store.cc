@@ -104,10 +104,11 @@ core::Unexpected deleted_conflict(std::string_view kind, std::string_view name) 
                     std::string(kind) + " " + std::string(name) +
                         " is deleted but not purged: recover or purge it before reusing the name");
 }
-core::Unexpected managed_conflict(std::string_view name) {
+// `action`: what to do to the certificate instead ("change", "delete", ...).
+core::Unexpected managed_conflict(std::string_view name, std::string_view action) {
   return unexpected(ErrorKind::Conflict, "secret " + std::string(name) +
-                                             " belongs to the certificate of the same name: "
-                                             "change the certificate instead");
+                                             " belongs to the certificate of the same name: " +
+                                             std::string(action) + " the certificate instead");
 }
 
 void wipe(std::string& s) noexcept {
@@ -177,95 +178,62 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-// ---- rows ------------------------------------------------------------------------------------
+// ---- item kinds ------------------------------------------------------------------------------
+//
+// Secrets and certificates are stored alike: an item row (name, current version, deletion) and
+// version rows under it. A kind (SecretKind, CertificateKind) describes one of them to the code
+// both share: its tables, how to read its rows, and the rule that protects a certificate's
+// managed secret. In a kind's version select, `v` is the version row and `i` its item row.
 
-struct SecretRow {
+template <class... Parts>
+std::string concat(const Parts&... parts) {
+  std::string out;
+  ((out += parts), ...);
+  return out;
+}
+
+// The columns every item row has.
+struct ItemRow {
   std::string name;  // as first written
   std::string current_version;
-  bool managed = false;
   int64_t deleted_at = 0;
   int64_t scheduled_purge = 0;
   bool deleted() const noexcept { return deleted_at != 0; }
 };
 
-struct CertRow {
-  std::string name;
-  std::string current_version;
+struct SecretRow : ItemRow {
+  bool managed = false;  // the private key of the certificate of the same name
+};
+
+struct CertRow : ItemRow {
   std::string policy_json;
   std::string tags_json;
-  int64_t deleted_at = 0;
-  int64_t scheduled_purge = 0;
-  bool deleted() const noexcept { return deleted_at != 0; }
 };
 
-Result<std::optional<SecretRow>> find_secret(store::Database& db, std::string_view name) {
-  GH_TRY(store::Statement st,
-         db.prepare("SELECT name, current_version, managed, deleted_at, scheduled_purge "
-                    "FROM vault_secrets WHERE name = ?1",
-                    "find vault secret"));
-  st.bind(1, name);
-  GH_TRY(bool row, st.step());
-  if (!row) return std::optional<SecretRow>();
-  return std::optional<SecretRow>(
-      SecretRow{st.text(0), st.text(1), st.integer(2) != 0, st.integer(3), st.integer(4)});
-}
-
-Result<std::optional<CertRow>> find_certificate(store::Database& db, std::string_view name) {
-  GH_TRY(store::Statement st,
-         db.prepare("SELECT name, current_version, policy, tags, deleted_at, scheduled_purge "
-                    "FROM vault_certificates WHERE name = ?1",
-                    "find vault certificate"));
-  st.bind(1, name);
-  GH_TRY(bool row, st.step());
-  if (!row) return std::optional<CertRow>();
-  return std::optional<CertRow>(
-      CertRow{st.text(0), st.text(1), st.text(2), st.text(3), st.integer(4), st.integer(5)});
-}
-
-// A secret that exists and is not deleted.
-Result<SecretRow> live_secret(store::Database& db, std::string_view name) {
-  GH_TRY(auto row, find_secret(db, name));
-  if (!row || row->deleted()) return not_found("secret", name);
-  return std::move(*row);
-}
-Result<CertRow> live_certificate(store::Database& db, std::string_view name) {
-  GH_TRY(auto row, find_certificate(db, name));
-  if (!row || row->deleted()) return not_found("certificate", name);
-  return std::move(*row);
-}
-Result<SecretRow> deleted_secret_row(store::Database& db, std::string_view name) {
-  GH_TRY(auto row, find_secret(db, name));
-  if (!row || !row->deleted())
-    return unexpected(ErrorKind::NotFound, "deleted secret " + std::string(name) + " not found");
-  return std::move(*row);
-}
-Result<CertRow> deleted_certificate_row(store::Database& db, std::string_view name) {
-  GH_TRY(auto row, find_certificate(db, name));
-  if (!row || !row->deleted()) {
-    return unexpected(ErrorKind::NotFound,
-                      "deleted certificate " + std::string(name) + " not found");
-  }
-  return std::move(*row);
+// The version a caller asked for, or the item's current one when none.
+std::string version_or_current(const ItemRow& row, std::string_view version) {
+  return version.empty() ? row.current_version : lower(version);
 }
 
 // Secret versions: columns 0-9 describe, 10-12 hold the sealed value.
 constexpr std::string_view kSecretSelect =
     "SELECT v.name, v.version, v.content_type, v.enabled, v.not_before, v.expires, v.created, "
-    "v.updated, v.tags, s.managed, v.sealed_value, v.wrapped_key, v.master_fingerprint "
-    "FROM vault_secret_versions v JOIN vault_secrets s ON s.name = v.name ";
+    "v.updated, v.tags, i.managed, v.sealed_value, v.wrapped_key, v.master_fingerprint "
+    "FROM vault_secret_versions v JOIN vault_secrets i ON i.name = v.name ";
 
-Result<SecretInfo> read_secret_info(const store::Statement& st) {
+// `first`: the column the description starts at (list_deleted_secrets selects two before it).
+Result<SecretInfo> read_secret_info(const store::Statement& st, int first = 0) {
   SecretInfo info;
-  info.name = st.text(0);
-  info.version = st.text(1);
-  info.content_type = st.text(2);
-  info.attributes.enabled = st.integer(3) != 0;
-  info.attributes.not_before = st.integer(4);
-  info.attributes.expires = st.integer(5);
-  info.attributes.created = st.integer(6);
-  info.attributes.updated = st.integer(7);
-  GH_TRY(info.tags, tags_from_json(st.text(8)));
-  info.managed = st.integer(9) != 0;
+  info.name = st.text(first);
+  info.version = st.text(first + 1);
+  info.content_type = st.text(first + 2);
+  info.attributes.enabled = st.integer(first + 3) != 0;
+  info.attributes.not_before = st.integer(first + 4);
+  info.attributes.expires = st.integer(first + 5);
+  info.attributes.created = st.integer(first + 6);
+  info.attributes.updated = st.integer(first + 7);
+  GH_TRY(info.tags, tags_from_json(st.text(first + 8)));
+  info.managed = st.integer(first + 9) != 0;
   return info;
 }
 
@@ -273,35 +241,11 @@ SealedValue read_sealed(const store::Statement& st) {
   return SealedValue{st.blob(10), st.blob(11), st.text(12)};
 }
 
-Result<std::vector<SecretInfo>> secret_infos(store::Statement& st) {
-  std::vector<SecretInfo> out;
-  while (true) {
-    GH_TRY(bool row, st.step());
-    if (!row) return out;
-    GH_TRY(SecretInfo info, read_secret_info(st));
-    out.push_back(std::move(info));
-  }
-}
-
-// One version with its sealed value; NotFound naming the version when absent.
-Result<std::pair<SecretInfo, SealedValue>> secret_version(store::Database& db,
-                                                          std::string_view name,
-                                                          std::string_view version) {
-  GH_TRY(store::Statement st,
-         db.prepare(std::string(kSecretSelect) + "WHERE v.name = ?1 AND v.version = ?2",
-                    "read vault secret version"));
-  st.bind(1, name).bind(2, version);
-  GH_TRY(bool row, st.step());
-  if (!row) return no_version("secret", name, version);
-  GH_TRY(SecretInfo info, read_secret_info(st));
-  return std::pair{std::move(info), read_sealed(st)};
-}
-
 // Certificate versions.
 constexpr std::string_view kCertSelect =
     "SELECT v.name, v.version, v.cer, v.x5t, v.thumbprint_sha256, v.subject, v.issuer_name, "
     "v.not_before, v.expires, v.enabled, v.created, v.updated, v.tags "
-    "FROM vault_certificate_versions v JOIN vault_certificates c ON c.name = v.name ";
+    "FROM vault_certificate_versions v JOIN vault_certificates i ON i.name = v.name ";
 
 Result<CertificateInfo> read_certificate_info(const store::Statement& st) {
   CertificateInfo info;
@@ -321,25 +265,116 @@ Result<CertificateInfo> read_certificate_info(const store::Statement& st) {
   return info;
 }
 
-Result<std::vector<CertificateInfo>> certificate_infos(store::Statement& st) {
-  std::vector<CertificateInfo> out;
+struct SecretKind {
+  using Row = SecretRow;
+  using Info = SecretInfo;
+  using Deleted = DeletedSecret;
+  static constexpr std::string_view kNoun = "secret";
+  static constexpr std::string_view kItems = "vault_secrets";
+  static constexpr std::string_view kVersions = "vault_secret_versions";
+  static constexpr std::string_view kFind =
+      "SELECT name, current_version, managed, deleted_at, scheduled_purge "
+      "FROM vault_secrets WHERE name = ?1";
+  static constexpr std::string_view kSelect = kSecretSelect;
+  static constexpr bool kOwnsManagedSecret = false;
+
+  static Row read_row(const store::Statement& st) {
+    return Row{{st.text(0), st.text(1), st.integer(3), st.integer(4)}, st.integer(2) != 0};
+  }
+  static Result<Info> read_info(const store::Statement& st) { return read_secret_info(st); }
+  // A managed secret changes only with its certificate: Conflict naming `action`.
+  static Status check_unmanaged(const Row& row, std::string_view name, std::string_view action) {
+    if (row.managed) return managed_conflict(name, action);
+    return {};
+  }
+};
+
+struct CertificateKind {
+  using Row = CertRow;
+  using Info = CertificateInfo;
+  using Deleted = DeletedCertificate;
+  static constexpr std::string_view kNoun = "certificate";
+  static constexpr std::string_view kItems = "vault_certificates";
+  static constexpr std::string_view kVersions = "vault_certificate_versions";
+  static constexpr std::string_view kFind =
+      "SELECT name, current_version, policy, tags, deleted_at, scheduled_purge "
+      "FROM vault_certificates WHERE name = ?1";
+  static constexpr std::string_view kSelect = kCertSelect;
+  // Deleting, recovering and purging a certificate does the same to its managed secret.
+  static constexpr bool kOwnsManagedSecret = true;
+
+  static Row read_row(const store::Statement& st) {
+    return Row{{st.text(0), st.text(1), st.integer(4), st.integer(5)}, st.text(2), st.text(3)};
+  }
+  static Result<Info> read_info(const store::Statement& st) { return read_certificate_info(st); }
+  static Status check_unmanaged(const Row&, std::string_view, std::string_view) { return {}; }
+};
+
+template <class Kind>
+Result<std::optional<typename Kind::Row>> find_item(store::Database& db, std::string_view name) {
+  using Row = typename Kind::Row;
+  GH_TRY(store::Statement st, db.prepare(Kind::kFind, concat("find vault ", Kind::kNoun)));
+  st.bind(1, name);
+  GH_TRY(bool row, st.step());
+  if (!row) return std::optional<Row>();
+  return std::optional<Row>(Kind::read_row(st));
+}
+
+// An item that exists and is not deleted.
+template <class Kind>
+Result<typename Kind::Row> live_row(store::Database& db, std::string_view name) {
+  GH_TRY(auto row, find_item<Kind>(db, name));
+  if (!row || row->deleted()) return not_found(Kind::kNoun, name);
+  return std::move(*row);
+}
+
+// An item that is deleted and not yet purged.
+template <class Kind>
+Result<typename Kind::Row> deleted_row(store::Database& db, std::string_view name) {
+  GH_TRY(auto row, find_item<Kind>(db, name));
+  if (!row || !row->deleted()) return not_found(concat("deleted ", Kind::kNoun), name);
+  return std::move(*row);
+}
+
+// One version of the item stored as `name`, the statement on its row; NotFound naming the
+// version when absent.
+template <class Kind>
+Result<store::Statement> select_version(store::Database& db, std::string_view name,
+                                        std::string_view version) {
+  GH_TRY(store::Statement st,
+         db.prepare(concat(Kind::kSelect, "WHERE v.name = ?1 AND v.version = ?2"),
+                    concat("read vault ", Kind::kNoun, " version")));
+  st.bind(1, name).bind(2, version);
+  GH_TRY(bool row, st.step());
+  if (!row) return no_version(Kind::kNoun, name, version);
+  return st;
+}
+
+template <class Kind>
+Result<typename Kind::Info> read_version(store::Database& db, std::string_view name,
+                                         std::string_view version) {
+  GH_TRY(store::Statement st, select_version<Kind>(db, name, version));
+  return Kind::read_info(st);
+}
+
+// A secret version with its sealed value.
+Result<std::pair<SecretInfo, SealedValue>> sealed_secret_version(store::Database& db,
+                                                                 std::string_view name,
+                                                                 std::string_view version) {
+  GH_TRY(store::Statement st, select_version<SecretKind>(db, name, version));
+  GH_TRY(SecretInfo info, read_secret_info(st));
+  return std::pair{std::move(info), read_sealed(st)};
+}
+
+template <class Kind>
+Result<std::vector<typename Kind::Info>> read_infos(store::Statement& st) {
+  std::vector<typename Kind::Info> out;
   while (true) {
     GH_TRY(bool row, st.step());
     if (!row) return out;
-    GH_TRY(CertificateInfo info, read_certificate_info(st));
+    GH_TRY(auto info, Kind::read_info(st));
     out.push_back(std::move(info));
   }
-}
-
-Result<CertificateInfo> certificate_version(store::Database& db, std::string_view name,
-                                            std::string_view version) {
-  GH_TRY(store::Statement st,
-         db.prepare(std::string(kCertSelect) + "WHERE v.name = ?1 AND v.version = ?2",
-                    "read vault certificate version"));
-  st.bind(1, name).bind(2, version);
-  GH_TRY(bool row, st.step());
-  if (!row) return no_version("certificate", name, version);
-  return read_certificate_info(st);
 }
 
 // Removes items whose retention after deletion has passed (Key Vault purges them itself).
@@ -360,58 +395,41 @@ Status purge_expired(store::Database& db, int64_t now) {
   return {};
 }
 
-// Marks a secret and its versions deleted (deleted_at > 0) or live again (deleted_at 0).
-Status mark_secret(store::Database& db, std::string_view name, int64_t deleted_at,
-                   int64_t scheduled_purge) {
-  GH_TRY(store::Statement item, db.prepare("UPDATE vault_secrets SET deleted_at = ?2, "
-                                           "scheduled_purge = ?3 WHERE name = ?1",
-                                           "mark vault secret deleted"));
+// Marks an item and its versions deleted (deleted_at > 0) or live again (deleted_at 0).
+template <class Kind>
+Status mark_item(store::Database& db, std::string_view name, int64_t deleted_at,
+                 int64_t scheduled_purge) {
+  GH_TRY(store::Statement item,
+         db.prepare(concat("UPDATE ", Kind::kItems,
+                           " SET deleted_at = ?2, scheduled_purge = ?3 WHERE name = ?1"),
+                    concat("mark vault ", Kind::kNoun, " deleted")));
   item.bind(1, name).bind(2, deleted_at).bind(3, scheduled_purge);
   GH_TRY_STATUS(item.run());
   GH_TRY(store::Statement versions,
-         db.prepare("UPDATE vault_secret_versions SET deleted = ?2 WHERE name = ?1",
-                    "mark vault secret versions deleted"));
-  versions.bind(1, name).bind(2, int64_t{deleted_at != 0});
-  return versions.run();
-}
-
-Status mark_certificate(store::Database& db, std::string_view name, int64_t deleted_at,
-                        int64_t scheduled_purge) {
-  GH_TRY(store::Statement item, db.prepare("UPDATE vault_certificates SET deleted_at = ?2, "
-                                           "scheduled_purge = ?3 WHERE name = ?1",
-                                           "mark vault certificate deleted"));
-  item.bind(1, name).bind(2, deleted_at).bind(3, scheduled_purge);
-  GH_TRY_STATUS(item.run());
-  GH_TRY(store::Statement versions,
-         db.prepare("UPDATE vault_certificate_versions SET deleted = ?2 WHERE name = ?1",
-                    "mark vault certificate versions deleted"));
+         db.prepare(concat("UPDATE ", Kind::kVersions, " SET deleted = ?2 WHERE name = ?1"),
+                    concat("mark vault ", Kind::kNoun, " versions deleted")));
   versions.bind(1, name).bind(2, int64_t{deleted_at != 0});
   GH_TRY_STATUS(versions.run());
-  return mark_secret(db, name, deleted_at, scheduled_purge);
+  if constexpr (Kind::kOwnsManagedSecret) {
+    return mark_item<SecretKind>(db, name, deleted_at, scheduled_purge);
+  }
+  return {};
 }
 
-Status remove_secret(store::Database& db, std::string_view name) {
+// Deletes an item and its versions for good.
+template <class Kind>
+Status remove_item(store::Database& db, std::string_view name) {
+  const std::string purpose = concat("purge vault ", Kind::kNoun);
   GH_TRY(store::Statement versions,
-         db.prepare("DELETE FROM vault_secret_versions WHERE name = ?1", "purge vault secret"));
+         db.prepare(concat("DELETE FROM ", Kind::kVersions, " WHERE name = ?1"), purpose));
   versions.bind(1, name);
   GH_TRY_STATUS(versions.run());
   GH_TRY(store::Statement item,
-         db.prepare("DELETE FROM vault_secrets WHERE name = ?1", "purge vault secret"));
-  item.bind(1, name);
-  return item.run();
-}
-
-Status remove_certificate(store::Database& db, std::string_view name) {
-  GH_TRY(store::Statement versions, db.prepare("DELETE FROM vault_certificate_versions WHERE "
-                                               "name = ?1",
-                                               "purge vault certificate"));
-  versions.bind(1, name);
-  GH_TRY_STATUS(versions.run());
-  GH_TRY(store::Statement item,
-         db.prepare("DELETE FROM vault_certificates WHERE name = ?1", "purge vault certificate"));
+         db.prepare(concat("DELETE FROM ", Kind::kItems, " WHERE name = ?1"), purpose));
   item.bind(1, name);
   GH_TRY_STATUS(item.run());
-  return remove_secret(db, name);
+  if constexpr (Kind::kOwnsManagedSecret) return remove_item<SecretKind>(db, name);
+  return {};
 }
 
 // What one new secret version holds.
@@ -498,12 +516,12 @@ CertificateInfo describe(const std::string& name, const std::string& version,
 // Whether a new certificate version may be written under `name`: the name is not a plain
 // secret's and not deleted. Returns the existing certificate, if any.
 Result<std::optional<CertRow>> certificate_name_free(store::Database& db, std::string_view name) {
-  GH_TRY(auto cert, find_certificate(db, name));
+  GH_TRY(auto cert, find_item<CertificateKind>(db, name));
   if (cert) {
     if (cert->deleted()) return deleted_conflict("certificate", name);
     return cert;
   }
-  GH_TRY(auto secret, find_secret(db, name));
+  GH_TRY(auto secret, find_item<SecretKind>(db, name));
   if (secret) {
     if (secret->deleted()) return deleted_conflict("secret", name);
     return unexpected(ErrorKind::Conflict, "a secret named " + std::string(name) +
@@ -641,24 +659,134 @@ struct VaultStore::Impl {
     return info;
   }
 
+  /// A secret version with its value (under master_mutex and a transaction); `name` as stored.
+  Result<Secret> open_secret(const std::string& name, const std::string& version) {
+    GH_TRY(auto found, sealed_secret_version(*db, name, version));
+    GH_TRY(std::string value,
+           open_value(master, found.second, envelope_aad(found.first.name, found.first.version)));
+    return Secret{std::move(found.first), std::move(value)};
+  }
+
   /// The key and chain of a certificate version, read from its managed secret.
   Result<std::pair<CertificateInfo, KeyAndChain>> key_and_chain(std::string_view name,
                                                                 std::string_view version) {
     std::optional<std::pair<CertificateInfo, KeyAndChain>> out;
     GH_TRY_STATUS(read([&]() -> Status {
-      GH_TRY(CertRow row, live_certificate(*db, name));
-      const std::string v = version.empty() ? row.current_version : lower(version);
-      GH_TRY(CertificateInfo info, certificate_version(*db, row.name, v));
-      GH_TRY(auto secret, secret_version(*db, row.name, v));
-      GH_TRY(std::string value, open_value(master, secret.second,
-                                           envelope_aad(secret.first.name, secret.first.version)));
-      auto bundle = decode_secret(value, secret.first.content_type);
-      wipe(value);
+      GH_TRY(CertRow row, live_row<CertificateKind>(*db, name));
+      const std::string v = version_or_current(row, version);
+      GH_TRY(CertificateInfo info, read_version<CertificateKind>(*db, row.name, v));
+      GH_TRY(Secret secret, open_secret(row.name, v));
+      auto bundle = decode_secret(secret.value, secret.info.content_type);
+      wipe(secret.value);
       if (!bundle) return unexpected(std::move(bundle).error());
       out.emplace(std::move(info), std::move(*bundle));
       return {};
     }));
     return std::move(*out);
+  }
+
+  // ---- operations secrets and certificates share (Kind: SecretKind or CertificateKind) ----
+
+  template <class Kind>
+  using Info = typename Kind::Info;
+
+  /// `version` of a live item, its current version when empty.
+  template <class Kind>
+  Result<Info<Kind>> get_info(std::string_view name, std::string_view version) {
+    Info<Kind> out;
+    GH_TRY_STATUS(read([&]() -> Status {
+      GH_TRY(auto row, live_row<Kind>(*db, name));
+      GH_TRY(out, read_version<Kind>(*db, row.name, version_or_current(row, version)));
+      return {};
+    }));
+    return out;
+  }
+
+  /// The current version of every live item, by name.
+  template <class Kind>
+  Result<std::vector<Info<Kind>>> list_current() {
+    std::vector<Info<Kind>> out;
+    GH_TRY_STATUS(read([&]() -> Status {
+      GH_TRY(store::Statement st,
+             db->prepare(concat(Kind::kSelect,
+                                "WHERE v.version = i.current_version AND i.deleted_at = 0 "
+                                "ORDER BY i.name"),
+                         concat("list vault ", Kind::kNoun, "s")));
+      GH_TRY(out, read_infos<Kind>(st));
+      return {};
+    }));
+    return out;
+  }
+
+  /// Every version of a live item, oldest first.
+  template <class Kind>
+  Result<std::vector<Info<Kind>>> list_versions(std::string_view name) {
+    std::vector<Info<Kind>> out;
+    GH_TRY_STATUS(read([&]() -> Status {
+      GH_TRY(auto row, live_row<Kind>(*db, name));
+      GH_TRY(store::Statement st,
+             db->prepare(concat(Kind::kSelect, "WHERE v.name = ?1 ORDER BY v.id"),
+                         concat("list vault ", Kind::kNoun, " versions")));
+      st.bind(1, row.name);
+      GH_TRY(out, read_infos<Kind>(st));
+      return {};
+    }));
+    return out;
+  }
+
+  /// Soft-deletes a live item, scheduling its purge after the retention.
+  template <class Kind>
+  Result<typename Kind::Deleted> delete_item(std::string_view name) {
+    typename Kind::Deleted out;
+    GH_TRY_STATUS(write([&]() -> Status {
+      GH_TRY(auto row, live_row<Kind>(*db, name));
+      GH_TRY_STATUS(Kind::check_unmanaged(row, name, "delete"));
+      const int64_t now = clock.now_unix();
+      GH_TRY(auto current, read_version<Kind>(*db, row.name, row.current_version));
+      GH_TRY_STATUS(mark_item<Kind>(*db, row.name, now, purge_time(now)));
+      out = {DeletedInfo{row.name, now, purge_time(now)}, std::move(current)};
+      return {};
+    }));
+    return out;
+  }
+
+  /// A deleted item with the version that was current when it was deleted.
+  template <class Kind>
+  Result<typename Kind::Deleted> get_deleted(std::string_view name) {
+    typename Kind::Deleted out;
+    GH_TRY_STATUS(write([&]() -> Status {
+      GH_TRY_STATUS(purge_expired(*db, clock.now_unix()));
+      GH_TRY(auto row, deleted_row<Kind>(*db, name));
+      GH_TRY(auto current, read_version<Kind>(*db, row.name, row.current_version));
+      out = {DeletedInfo{row.name, row.deleted_at, row.scheduled_purge}, std::move(current)};
+      return {};
+    }));
+    return out;
+  }
+
+  template <class Kind>
+  Status purge_deleted(std::string_view name) {
+    return write([&]() -> Status {
+      GH_TRY_STATUS(purge_expired(*db, clock.now_unix()));
+      GH_TRY(auto row, deleted_row<Kind>(*db, name));
+      GH_TRY_STATUS(Kind::check_unmanaged(row, name, "purge"));
+      return remove_item<Kind>(*db, row.name);
+    });
+  }
+
+  /// Makes a deleted item live again; returns its current version.
+  template <class Kind>
+  Result<Info<Kind>> recover_deleted(std::string_view name) {
+    Info<Kind> out;
+    GH_TRY_STATUS(write([&]() -> Status {
+      GH_TRY_STATUS(purge_expired(*db, clock.now_unix()));
+      GH_TRY(auto row, deleted_row<Kind>(*db, name));
+      GH_TRY_STATUS(Kind::check_unmanaged(row, name, "recover"));
+      GH_TRY_STATUS(mark_item<Kind>(*db, row.name, 0, 0));
+      GH_TRY(out, read_version<Kind>(*db, row.name, row.current_version));
+      return {};
+    }));
+    return out;
   }
 };
 
@@ -707,9 +835,9 @@ Result<SecretInfo> VaultStore::set_secret(const NewSecret& s) {
     store::Database& db = *impl_->db;
     const int64_t now = impl_->clock.now_unix();
     GH_TRY_STATUS(purge_expired(db, now));
-    GH_TRY(auto row, find_secret(db, s.name));
+    GH_TRY(auto row, find_item<SecretKind>(db, s.name));
     if (row && row->deleted()) return deleted_conflict("secret", s.name);
-    if (row && row->managed) return managed_conflict(s.name);
+    if (row && row->managed) return managed_conflict(s.name, "change");
     SecretWrite w;
     w.name = row ? row->name : s.name;
     w.version = crypto::random_hex(16);
@@ -727,27 +855,15 @@ Result<SecretInfo> VaultStore::set_secret(const NewSecret& s) {
 Result<Secret> VaultStore::get_secret(std::string_view name, std::string_view version) {
   Secret out;
   GH_TRY_STATUS(impl_->read([&]() -> Status {
-    GH_TRY(SecretRow row, live_secret(*impl_->db, name));
-    const std::string v = version.empty() ? row.current_version : lower(version);
-    GH_TRY(auto found, secret_version(*impl_->db, row.name, v));
-    GH_TRY(out.value, open_value(impl_->master, found.second,
-                                 envelope_aad(found.first.name, found.first.version)));
-    out.info = std::move(found.first);
+    GH_TRY(SecretRow row, live_row<SecretKind>(*impl_->db, name));
+    GH_TRY(out, impl_->open_secret(row.name, version_or_current(row, version)));
     return {};
   }));
   return out;
 }
 
 Result<SecretInfo> VaultStore::get_secret_info(std::string_view name, std::string_view version) {
-  SecretInfo out;
-  GH_TRY_STATUS(impl_->read([&]() -> Status {
-    GH_TRY(SecretRow row, live_secret(*impl_->db, name));
-    const std::string v = version.empty() ? row.current_version : lower(version);
-    GH_TRY(auto found, secret_version(*impl_->db, row.name, v));
-    out = std::move(found.first);
-    return {};
-  }));
-  return out;
+  return impl_->get_info<SecretKind>(name, version);
 }
 
 Result<SecretInfo> VaultStore::update_secret(std::string_view name, std::string_view version,
@@ -757,11 +873,10 @@ Result<SecretInfo> VaultStore::update_secret(std::string_view name, std::string_
   SecretInfo out;
   GH_TRY_STATUS(impl_->write([&]() -> Status {
     store::Database& db = *impl_->db;
-    GH_TRY(SecretRow row, live_secret(db, name));
-    if (row.managed) return managed_conflict(name);
-    const std::string v = version.empty() ? row.current_version : lower(version);
-    GH_TRY(auto found, secret_version(db, row.name, v));
-    SecretInfo info = std::move(found.first);
+    GH_TRY(SecretRow row, live_row<SecretKind>(db, name));
+    GH_TRY_STATUS(SecretKind::check_unmanaged(row, name, "change"));
+    GH_TRY(SecretInfo info,
+           read_version<SecretKind>(db, row.name, version_or_current(row, version)));
     if (update.content_type) info.content_type = *update.content_type;
     if (update.enabled) info.attributes.enabled = *update.enabled;
     if (update.not_before) info.attributes.not_before = *update.not_before;
@@ -777,65 +892,19 @@ Result<SecretInfo> VaultStore::update_secret(std::string_view name, std::string_
 }
 
 Result<std::vector<SecretInfo>> VaultStore::list_secrets() {
-  std::vector<SecretInfo> out;
-  GH_TRY_STATUS(impl_->read([&]() -> Status {
-    GH_TRY(store::Statement st,
-           impl_->db->prepare(std::string(kSecretSelect) +
-                                  "WHERE v.version = s.current_version AND s.deleted_at = 0 "
-                                  "ORDER BY s.name",
-                              "list vault secrets"));
-    GH_TRY(out, secret_infos(st));
-    return {};
-  }));
-  return out;
+  return impl_->list_current<SecretKind>();
 }
 
 Result<std::vector<SecretInfo>> VaultStore::list_secret_versions(std::string_view name) {
-  std::vector<SecretInfo> out;
-  GH_TRY_STATUS(impl_->read([&]() -> Status {
-    GH_TRY(SecretRow row, live_secret(*impl_->db, name));
-    GH_TRY(store::Statement st,
-           impl_->db->prepare(std::string(kSecretSelect) + "WHERE v.name = ?1 ORDER BY v.id",
-                              "list vault secret versions"));
-    st.bind(1, row.name);
-    GH_TRY(out, secret_infos(st));
-    return {};
-  }));
-  return out;
+  return impl_->list_versions<SecretKind>(name);
 }
 
 Result<DeletedSecret> VaultStore::delete_secret(std::string_view name) {
-  DeletedSecret out;
-  GH_TRY_STATUS(impl_->write([&]() -> Status {
-    store::Database& db = *impl_->db;
-    GH_TRY(SecretRow row, live_secret(db, name));
-    if (row.managed) {
-      return unexpected(ErrorKind::Conflict, "secret " + std::string(name) +
-                                                 " belongs to the certificate of the same name: "
-                                                 "delete the certificate instead");
-    }
-    const int64_t now = impl_->clock.now_unix();
-    GH_TRY(auto current, secret_version(db, row.name, row.current_version));
-    GH_TRY_STATUS(mark_secret(db, row.name, now, impl_->purge_time(now)));
-    out =
-        DeletedSecret{DeletedInfo{row.name, now, impl_->purge_time(now)}, std::move(current.first)};
-    return {};
-  }));
-  return out;
+  return impl_->delete_item<SecretKind>(name);
 }
 
 Result<DeletedSecret> VaultStore::get_deleted_secret(std::string_view name) {
-  DeletedSecret out;
-  GH_TRY_STATUS(impl_->write([&]() -> Status {
-    store::Database& db = *impl_->db;
-    GH_TRY_STATUS(purge_expired(db, impl_->clock.now_unix()));
-    GH_TRY(SecretRow row, deleted_secret_row(db, name));
-    GH_TRY(auto current, secret_version(db, row.name, row.current_version));
-    out = DeletedSecret{DeletedInfo{row.name, row.deleted_at, row.scheduled_purge},
-                        std::move(current.first)};
-    return {};
-  }));
-  return out;
+  return impl_->get_deleted<SecretKind>(name);
 }
 
 Result<std::vector<DeletedSecret>> VaultStore::list_deleted_secrets() {
@@ -844,10 +913,10 @@ Result<std::vector<DeletedSecret>> VaultStore::list_deleted_secrets() {
     store::Database& db = *impl_->db;
     GH_TRY_STATUS(purge_expired(db, impl_->clock.now_unix()));
     GH_TRY(store::Statement st,
-           db.prepare("SELECT s.deleted_at, s.scheduled_purge, " +
+           db.prepare("SELECT i.deleted_at, i.scheduled_purge, " +
                           std::string(kSecretSelect.substr(7)) +
-                          "WHERE v.version = s.current_version AND s.deleted_at > 0 "
-                          "ORDER BY s.name",
+                          "WHERE v.version = i.current_version AND i.deleted_at > 0 "
+                          "ORDER BY i.name",
                       "list deleted vault secrets"));
     // Columns shift by two: describe from column 2 on.
     while (true) {
@@ -856,16 +925,7 @@ Result<std::vector<DeletedSecret>> VaultStore::list_deleted_secrets() {
       DeletedSecret d;
       d.deletion.deleted = st.integer(0);
       d.deletion.scheduled_purge = st.integer(1);
-      d.current.name = st.text(2);
-      d.current.version = st.text(3);
-      d.current.content_type = st.text(4);
-      d.current.attributes.enabled = st.integer(5) != 0;
-      d.current.attributes.not_before = st.integer(6);
-      d.current.attributes.expires = st.integer(7);
-      d.current.attributes.created = st.integer(8);
-      d.current.attributes.updated = st.integer(9);
-      GH_TRY(d.current.tags, tags_from_json(st.text(10)));
-      d.current.managed = st.integer(11) != 0;
+      GH_TRY(d.current, read_secret_info(st, 2));
       d.deletion.name = d.current.name;
       out.push_back(std::move(d));
     }
@@ -875,36 +935,11 @@ Result<std::vector<DeletedSecret>> VaultStore::list_deleted_secrets() {
 }
 
 Status VaultStore::purge_deleted_secret(std::string_view name) {
-  return impl_->write([&]() -> Status {
-    store::Database& db = *impl_->db;
-    GH_TRY_STATUS(purge_expired(db, impl_->clock.now_unix()));
-    GH_TRY(SecretRow row, deleted_secret_row(db, name));
-    if (row.managed) {
-      return unexpected(ErrorKind::Conflict, "secret " + std::string(name) +
-                                                 " belongs to the certificate of the same name: "
-                                                 "purge the certificate instead");
-    }
-    return remove_secret(db, row.name);
-  });
+  return impl_->purge_deleted<SecretKind>(name);
 }
 
 Result<SecretInfo> VaultStore::recover_deleted_secret(std::string_view name) {
-  SecretInfo out;
-  GH_TRY_STATUS(impl_->write([&]() -> Status {
-    store::Database& db = *impl_->db;
-    GH_TRY_STATUS(purge_expired(db, impl_->clock.now_unix()));
-    GH_TRY(SecretRow row, deleted_secret_row(db, name));
-    if (row.managed) {
-      return unexpected(ErrorKind::Conflict, "secret " + std::string(name) +
-                                                 " belongs to the certificate of the same name: "
-                                                 "recover the certificate instead");
-    }
-    GH_TRY_STATUS(mark_secret(db, row.name, 0, 0));
-    GH_TRY(auto current, secret_version(db, row.name, row.current_version));
-    out = std::move(current.first);
-    return {};
-  }));
-  return out;
+  return impl_->recover_deleted<SecretKind>(name);
 }
 
 // ---- certificates ----------------------------------------------------------------------------
@@ -962,7 +997,7 @@ Result<CertificateInfo> VaultStore::import_certificate(
 Result<CertificateInfo> VaultStore::renew_certificate(std::string_view name) {
   CertificatePolicy policy;
   GH_TRY_STATUS(impl_->read([&]() -> Status {
-    GH_TRY(CertRow row, live_certificate(*impl_->db, name));
+    GH_TRY(CertRow row, live_row<CertificateKind>(*impl_->db, name));
     GH_TRY(policy, policy_from_json(row.policy_json));
     return {};
   }));
@@ -970,7 +1005,7 @@ Result<CertificateInfo> VaultStore::renew_certificate(std::string_view name) {
   GH_TRY(KeyAndChain bundle, issue_certificate(policy, issuer, impl_->clock));
   CertificateInfo out;
   GH_TRY_STATUS(impl_->write([&]() -> Status {
-    GH_TRY(CertRow row, live_certificate(*impl_->db, name));
+    GH_TRY(CertRow row, live_row<CertificateKind>(*impl_->db, name));
     GH_TRY(Tags tags, tags_from_json(row.tags_json));
     // The policy read above issued this version; a policy changed meanwhile applies next time.
     GH_TRY(CertificatePolicy current, policy_from_json(row.policy_json));
@@ -983,14 +1018,7 @@ Result<CertificateInfo> VaultStore::renew_certificate(std::string_view name) {
 
 Result<CertificateInfo> VaultStore::get_certificate(std::string_view name,
                                                     std::string_view version) {
-  CertificateInfo out;
-  GH_TRY_STATUS(impl_->read([&]() -> Status {
-    GH_TRY(CertRow row, live_certificate(*impl_->db, name));
-    const std::string v = version.empty() ? row.current_version : lower(version);
-    GH_TRY(out, certificate_version(*impl_->db, row.name, v));
-    return {};
-  }));
-  return out;
+  return impl_->get_info<CertificateKind>(name, version);
 }
 
 Result<CertificateWithKey> VaultStore::get_certificate_with_key(std::string_view name,
@@ -1008,37 +1036,17 @@ Result<core::Bytes> VaultStore::export_pkcs12(std::string_view name, std::string
 }
 
 Result<std::vector<CertificateInfo>> VaultStore::list_certificates() {
-  std::vector<CertificateInfo> out;
-  GH_TRY_STATUS(impl_->read([&]() -> Status {
-    GH_TRY(store::Statement st,
-           impl_->db->prepare(std::string(kCertSelect) +
-                                  "WHERE v.version = c.current_version AND c.deleted_at = 0 "
-                                  "ORDER BY c.name",
-                              "list vault certificates"));
-    GH_TRY(out, certificate_infos(st));
-    return {};
-  }));
-  return out;
+  return impl_->list_current<CertificateKind>();
 }
 
 Result<std::vector<CertificateInfo>> VaultStore::list_certificate_versions(std::string_view name) {
-  std::vector<CertificateInfo> out;
-  GH_TRY_STATUS(impl_->read([&]() -> Status {
-    GH_TRY(CertRow row, live_certificate(*impl_->db, name));
-    GH_TRY(store::Statement st,
-           impl_->db->prepare(std::string(kCertSelect) + "WHERE v.name = ?1 ORDER BY v.id",
-                              "list vault certificate versions"));
-    st.bind(1, row.name);
-    GH_TRY(out, certificate_infos(st));
-    return {};
-  }));
-  return out;
+  return impl_->list_versions<CertificateKind>(name);
 }
 
 Result<CertificatePolicy> VaultStore::get_certificate_policy(std::string_view name) {
   CertificatePolicy out;
   GH_TRY_STATUS(impl_->read([&]() -> Status {
-    GH_TRY(CertRow row, live_certificate(*impl_->db, name));
+    GH_TRY(CertRow row, live_row<CertificateKind>(*impl_->db, name));
     GH_TRY(out, policy_from_json(row.policy_json));
     return {};
   }));
@@ -1050,7 +1058,7 @@ Result<CertificatePolicy> VaultStore::update_certificate_policy(std::string_view
   GH_TRY_STATUS(validate_policy(policy));
   if (policy.issuer != kIssuerUnknown) GH_TRY_STATUS(impl_->issuer_for(policy));
   GH_TRY_STATUS(impl_->write([&]() -> Status {
-    GH_TRY(CertRow row, live_certificate(*impl_->db, name));
+    GH_TRY(CertRow row, live_row<CertificateKind>(*impl_->db, name));
     GH_TRY(store::Statement st,
            impl_->db->prepare("UPDATE vault_certificates SET policy = ?2 WHERE name = ?1",
                               "update vault certificate policy"));
@@ -1068,9 +1076,9 @@ Result<CertificateInfo> VaultStore::update_certificate(std::string_view name,
   CertificateInfo out;
   GH_TRY_STATUS(impl_->write([&]() -> Status {
     store::Database& db = *impl_->db;
-    GH_TRY(CertRow row, live_certificate(db, name));
-    const std::string v = version.empty() ? row.current_version : lower(version);
-    GH_TRY(CertificateInfo info, certificate_version(db, row.name, v));
+    GH_TRY(CertRow row, live_row<CertificateKind>(db, name));
+    const std::string v = version_or_current(row, version);
+    GH_TRY(CertificateInfo info, read_version<CertificateKind>(db, row.name, v));
     if (enabled) info.attributes.enabled = *enabled;
     if (tags) info.tags = *tags;
     info.attributes.updated = impl_->clock.now_unix();
@@ -1085,11 +1093,11 @@ Result<CertificateInfo> VaultStore::update_certificate(std::string_view name,
         .bind(5, info.attributes.updated);
     GH_TRY_STATUS(st.run());
     // The managed secret follows: a disabled certificate version's key is disabled too.
-    GH_TRY(auto secret, secret_version(db, row.name, v));
-    secret.first.attributes.enabled = info.attributes.enabled;
-    secret.first.tags = info.tags;
-    secret.first.attributes.updated = info.attributes.updated;
-    GH_TRY_STATUS(update_secret_row(db, secret.first));
+    GH_TRY(SecretInfo secret, read_version<SecretKind>(db, row.name, v));
+    secret.attributes.enabled = info.attributes.enabled;
+    secret.tags = info.tags;
+    secret.attributes.updated = info.attributes.updated;
+    GH_TRY_STATUS(update_secret_row(db, secret));
     out = std::move(info);
     return {};
   }));
@@ -1097,32 +1105,11 @@ Result<CertificateInfo> VaultStore::update_certificate(std::string_view name,
 }
 
 Result<DeletedCertificate> VaultStore::delete_certificate(std::string_view name) {
-  DeletedCertificate out;
-  GH_TRY_STATUS(impl_->write([&]() -> Status {
-    store::Database& db = *impl_->db;
-    GH_TRY(CertRow row, live_certificate(db, name));
-    const int64_t now = impl_->clock.now_unix();
-    GH_TRY(CertificateInfo current, certificate_version(db, row.name, row.current_version));
-    GH_TRY_STATUS(mark_certificate(db, row.name, now, impl_->purge_time(now)));
-    out =
-        DeletedCertificate{DeletedInfo{row.name, now, impl_->purge_time(now)}, std::move(current)};
-    return {};
-  }));
-  return out;
+  return impl_->delete_item<CertificateKind>(name);
 }
 
 Result<DeletedCertificate> VaultStore::get_deleted_certificate(std::string_view name) {
-  DeletedCertificate out;
-  GH_TRY_STATUS(impl_->write([&]() -> Status {
-    store::Database& db = *impl_->db;
-    GH_TRY_STATUS(purge_expired(db, impl_->clock.now_unix()));
-    GH_TRY(CertRow row, deleted_certificate_row(db, name));
-    GH_TRY(CertificateInfo current, certificate_version(db, row.name, row.current_version));
-    out = DeletedCertificate{DeletedInfo{row.name, row.deleted_at, row.scheduled_purge},
-                             std::move(current)};
-    return {};
-  }));
-  return out;
+  return impl_->get_deleted<CertificateKind>(name);
 }
 
 Result<std::vector<DeletedCertificate>> VaultStore::list_deleted_certificates() {
@@ -1141,7 +1128,7 @@ Result<std::vector<DeletedCertificate>> VaultStore::list_deleted_certificates() 
       rows.emplace_back(st.text(1), DeletedInfo{st.text(0), st.integer(2), st.integer(3)});
     }
     for (auto& [version, deletion] : rows) {
-      GH_TRY(CertificateInfo current, certificate_version(db, deletion.name, version));
+      GH_TRY(CertificateInfo current, read_version<CertificateKind>(db, deletion.name, version));
       out.push_back(DeletedCertificate{std::move(deletion), std::move(current)});
     }
     return {};
@@ -1150,25 +1137,11 @@ Result<std::vector<DeletedCertificate>> VaultStore::list_deleted_certificates() 
 }
 
 Status VaultStore::purge_deleted_certificate(std::string_view name) {
-  return impl_->write([&]() -> Status {
-    store::Database& db = *impl_->db;
-    GH_TRY_STATUS(purge_expired(db, impl_->clock.now_unix()));
-    GH_TRY(CertRow row, deleted_certificate_row(db, name));
-    return remove_certificate(db, row.name);
-  });
+  return impl_->purge_deleted<CertificateKind>(name);
 }
 
 Result<CertificateInfo> VaultStore::recover_deleted_certificate(std::string_view name) {
-  CertificateInfo out;
-  GH_TRY_STATUS(impl_->write([&]() -> Status {
-    store::Database& db = *impl_->db;
-    GH_TRY_STATUS(purge_expired(db, impl_->clock.now_unix()));
-    GH_TRY(CertRow row, deleted_certificate_row(db, name));
-    GH_TRY_STATUS(mark_certificate(db, row.name, 0, 0));
-    GH_TRY(out, certificate_version(db, row.name, row.current_version));
-    return {};
-  }));
-  return out;
+  return impl_->recover_deleted<CertificateKind>(name);
 }
 
 // ---- housekeeping ----------------------------------------------------------------------------
