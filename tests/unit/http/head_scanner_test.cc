@@ -333,6 +333,41 @@ TEST(HeadScanner, HeadOverMaxHeaderBytesIsHeadersTooLargeBeforeItEnds) {
   EXPECT_EQ(bytes.fed, 257u);  // refused on byte 257, long before the 10 KB head ends
 }
 
+// Long names and values are skipped a run at a time: a bad byte anywhere inside a long run is
+// still found, and the size limit still falls on its exact byte.
+TEST(HeadScanner, BadBytesInsideLongRunsAreFoundWherever) {
+  const std::string start = "GET / HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer ";
+  const std::string value(700, 'J');
+  const std::string end = "\r\n\r\n";
+  ASSERT_EQ(scan(start + value + end).state, State::Complete);
+  for (size_t at : {size_t{0}, size_t{1}, size_t{350}, size_t{698}, size_t{699}}) {
+    for (char bad : {'\0', '\x01', '\x7f', '\n'}) {
+      std::string v = value;
+      v[at] = bad;
+      EXPECT_EQ(scan(start + v + end).state, State::Rejected) << at << " " << int(bad);
+    }
+    std::string obs = value;  // obs-text and HTAB are allowed in a value
+    obs[at] = '\t';
+    if (at + 1 < obs.size()) obs[at + 1] = '\xe9';
+    EXPECT_EQ(scan(start + obs + end).state, State::Complete) << at;
+  }
+  const std::string name(300, 'N');
+  EXPECT_EQ(scan("GET / HTTP/1.1\r\n" + name + ": v" + end).state, State::Complete);
+  for (size_t at : {size_t{1}, size_t{150}, size_t{299}}) {
+    std::string n = name;
+    n[at] = ' ';
+    EXPECT_EQ(scan("GET / HTTP/1.1\r\n" + n + ": v" + end).state, State::Rejected) << at;
+  }
+  for (uint32_t limit : {60u, 61u, 400u, 700u}) {
+    HeadLimits limits;
+    limits.max_header_bytes = limit;
+    auto bytes = scan_bytewise(start + value + end, limits);
+    EXPECT_EQ(bytes.state, State::Rejected);
+    EXPECT_EQ(bytes.fed, limit + 1);
+    EXPECT_EQ(scan(start + value + end, limits).error, ProxyError::HeadersTooLarge);
+  }
+}
+
 TEST(HeadScanner, HeadOfExactlyMaxHeaderBytesIsAccepted) {
   const std::string start = "GET / HTTP/1.1\r\nHost: h\r\nX-Pad: ";
   const std::string end = "\r\n\r\n";
