@@ -368,6 +368,18 @@ TEST(HeadScanner, BadBytesInsideLongRunsAreFoundWherever) {
   }
 }
 
+// Every byte value inside a long value (where runs are skipped 16 bytes at a time) is judged
+// as the byte-by-byte rule judges it: VCHAR, obs-text, SP and HTAB pass, everything else fails.
+TEST(HeadScanner, EveryByteValueInsideALongValue) {
+  for (int b = 0; b < 256; ++b) {
+    std::string value(100, 'v');
+    value[40] = static_cast<char>(b);
+    const auto r = scan("GET / HTTP/1.1\r\nX-Long: " + value + "\r\n\r\n");
+    const bool plain = (b >= 0x20 && b != 0x7f) || b == '\t';
+    EXPECT_EQ(r.state, plain ? State::Complete : State::Rejected) << b;
+  }
+}
+
 TEST(HeadScanner, HeadOfExactlyMaxHeaderBytesIsAccepted) {
   const std::string start = "GET / HTTP/1.1\r\nHost: h\r\nX-Pad: ";
   const std::string end = "\r\n\r\n";
