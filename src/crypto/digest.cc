@@ -21,11 +21,22 @@ const FetchedDigests& digests() noexcept {
   return d;
 }
 
+// One context per thread, re-initialised for each digest: EVP_Digest would allocate and free a
+// context (and its provider state) every time, and digests sit on the request path (a
+// subscription key is hashed per request).
+EVP_MD_CTX* thread_context() noexcept {
+  thread_local const EvpMdCtxPtr ctx{EVP_MD_CTX_new()};
+  return ctx.get();
+}
+
 template <size_t N>
 std::array<uint8_t, N> one_shot(const EVP_MD* m, std::span<const uint8_t> data) noexcept {
   std::array<uint8_t, N> out{};
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), out.data(), &len, m, nullptr) != 1 || len != N) {
+  EVP_MD_CTX* ctx = thread_context();
+  if (ctx == nullptr || EVP_DigestInit_ex2(ctx, m, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx, data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx, out.data(), &len) != 1 || len != N) {
     std::abort();  // a digest of in-memory data cannot fail unless OpenSSL is broken
   }
   return out;
