@@ -127,6 +127,11 @@ class MemoryDocuments {
     std::lock_guard lock(mutex_);
     unreachable_[url] = true;
   }
+  /// The next `times` requests for `url` fail as an unreachable host does; later ones succeed.
+  void fail_next(const std::string& url, size_t times) {
+    std::lock_guard lock(mutex_);
+    failures_left_[url] = times;
+  }
   size_t requests(const std::string& url) const {
     std::lock_guard lock(mutex_);
     auto it = counts_.find(url);
@@ -135,7 +140,10 @@ class MemoryDocuments {
   Result<http::FetchedDocument> get(const std::string& url) {
     std::lock_guard lock(mutex_);
     ++counts_[url];
-    if (unreachable_.count(url) != 0) {
+    size_t& failures_left = failures_left_[url];
+    const bool fail_now = failures_left > 0;
+    if (fail_now) --failures_left;
+    if (unreachable_.count(url) != 0 || fail_now) {
       return unexpected(ErrorKind::Unavailable, url + ": cannot connect: Connection refused");
     }
     auto it = docs_.find(url);
@@ -147,6 +155,7 @@ class MemoryDocuments {
   mutable std::mutex mutex_;
   std::map<std::string, http::FetchedDocument> docs_;
   std::map<std::string, bool> unreachable_;
+  std::map<std::string, size_t> failures_left_;
   std::map<std::string, size_t> counts_;
 };
 

@@ -239,6 +239,25 @@ net::awaitable<void> wait_and_note(std::shared_ptr<OpenIdSource> source, int64_t
   resumed->fetch_add(1);
 }
 
+// One request waiting for keys on its own thread (and event loop), as a worker's would.
+struct WaitingRequest {
+  std::atomic<int> resumed{0};
+  std::atomic<uint64_t> fetches_seen{0};
+  net::asio::io_context io{1};
+  std::thread thread;
+
+  WaitingRequest(std::shared_ptr<OpenIdSource> source, int64_t now) {
+    thread = std::thread([this, source, now] {
+      net::asio::co_spawn(io.get_executor(), wait_and_note(source, now, &resumed, &fetches_seen),
+                          net::asio::detached);
+      io.run();
+    });
+  }
+  ~WaitingRequest() {
+    if (thread.joinable()) thread.join();
+  }
+};
+
 // A request that waited for an attempt which failed (no keys yet) waits for one more attempt,
 // not for ever: the second failure resumes it without keys.
 TEST_F(OpenIdCacheTest, WithoutKeysAWaiterIsCarriedToOneMoreAttempt) {
@@ -246,20 +265,12 @@ TEST_F(OpenIdCacheTest, WithoutKeysAWaiterIsCarriedToOneMoreAttempt) {
   docs_->make_unreachable(kMetadataUrl);
   auto cache = make_cache();
   auto source = cache->source(kMetadataUrl);
-  std::atomic<int> resumed{0};
-  std::atomic<uint64_t> fetches_seen{0};
-  net::asio::io_context io(1);
-  std::thread worker([&] {
-    net::asio::co_spawn(io.get_executor(),
-                        wait_and_note(source, clock_.unix(), &resumed, &fetches_seen),
-                        net::asio::detached);
-    io.run();
-  });
+  WaitingRequest request(source, clock_.unix());
   wait_until([&] { return source->waiting() == 1; });
   gate_->open = true;  // both attempts fail
-  worker.join();
-  EXPECT_EQ(resumed.load(), 1);
-  EXPECT_EQ(fetches_seen.load(), 2u);  // not resumed by the first failure
+  request.thread.join();
+  EXPECT_EQ(request.resumed.load(), 1);
+  EXPECT_EQ(request.fetches_seen.load(), 2u);  // not resumed by the first failure
   EXPECT_EQ(source->failures(), 2u);
   EXPECT_EQ(source->current(clock_.unix()), nullptr);
   EXPECT_EQ(source->waiting(), 0u);
@@ -268,25 +279,16 @@ TEST_F(OpenIdCacheTest, WithoutKeysAWaiterIsCarriedToOneMoreAttempt) {
 // The same, with the IdP up by the second attempt: the waiter resumes with keys.
 TEST_F(OpenIdCacheTest, WithoutKeysACarriedWaiterFindsTheKeysOfTheNextAttempt) {
   gate_->open = false;
-  docs_->make_unreachable(kMetadataUrl);
+  docs_->fail_next(kMetadataUrl, 1);
   auto cache = make_cache();
   auto source = cache->source(kMetadataUrl);
-  std::atomic<int> resumed{0};
-  std::atomic<uint64_t> fetches_seen{0};
-  net::asio::io_context io(1);
-  std::thread worker([&] {
-    net::asio::co_spawn(io.get_executor(),
-                        wait_and_note(source, clock_.unix(), &resumed, &fetches_seen),
-                        net::asio::detached);
-    io.run();
-  });
+  WaitingRequest request(source, clock_.unix());
   wait_until([&] { return source->waiting() == 1; });
   gate_->open = true;
-  wait_until([&] { return source->failures() == 1; });
-  docs_->set(kMetadataUrl, test::metadata_of("https://idp.test/", kJwksUrl));
-  worker.join();
-  EXPECT_EQ(resumed.load(), 1);
-  EXPECT_EQ(fetches_seen.load(), 2u);
+  request.thread.join();
+  EXPECT_EQ(request.resumed.load(), 1);
+  EXPECT_EQ(request.fetches_seen.load(), 2u);
+  EXPECT_EQ(source->failures(), 1u);
   EXPECT_NE(source->current(clock_.unix()), nullptr);
 }
 
