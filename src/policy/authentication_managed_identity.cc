@@ -54,22 +54,56 @@ class AuthenticationManagedIdentity final : public Policy {
     std::string evaluated;
     std::string_view resource;
     if (!resource_of(ctx, evaluated, resource)) co_return Flow::Error;
-    // Another request may have fetched it while this one waited to run.
-    if (auto entry = cache_->find(resource, config_.client_id, ctx.clock().now_unix())) {
-      use(ctx, *entry);
+    // Another request may have fetched it while this one waited to run; or is fetching it now,
+    // and this one waits for that fetch instead of starting its own.
+    auto joined = cache_->join(resource, config_.client_id, ctx.clock().now_unix());
+    if (joined.entry) {
+      use(ctx, *joined.entry);
       co_return Flow::Continue;
     }
-    auto token = co_await provider_->token(std::string(resource), config_.client_id);
-    if (!token) co_return failed(ctx, printable_detail(token.error().message));
-    if (token->token.empty() || !header_value_problem(token->token).empty())
-      co_return failed(ctx, "the token source returned an unusable token");
-    const auto entry =
-        cache_->store(resource, config_.client_id, std::move(*token), ctx.clock().now_unix());
-    use(ctx, *entry);
+    Fetched fetched = nullptr;
+    if (joined.leader) {
+      Landing landing{*cache_, joined.flight};
+      fetched = co_await fetch(ctx, resource);
+      landing.land(fetched);
+    } else {
+      fetched = co_await joined.flight->wait();
+    }
+    if (!fetched) co_return failed(ctx, fetched.error().message);
+    use(ctx, **fetched);
     co_return Flow::Continue;
   }
 
  private:
+  using Fetched = Result<std::shared_ptr<const ManagedIdentityTokenCache::Entry>>;
+
+  // Lands the leader's flight however its coroutine ends: with the fetch's result, or (the
+  // coroutine destroyed at shutdown before the fetch returned) with an error, so that no
+  // waiter, and no worker loop its work guard holds, waits for ever.
+  struct Landing {
+    ManagedIdentityTokenCache& cache;
+    std::shared_ptr<ManagedIdentityTokenCache::Flight> flight;
+    bool landed = false;
+    void land(const Fetched& result) {
+      cache.land(flight, result);
+      landed = true;
+    }
+    ~Landing() {
+      if (!landed)
+        cache.land(flight, unexpected(ErrorKind::Unavailable, "the fetch was abandoned"));
+    }
+  };
+
+  // Fetches and stores the token (the flight's leader); the error detail is printable.
+  net::awaitable<Fetched> fetch(RequestContext& ctx, std::string_view resource) const {
+    auto token = co_await provider_->token(std::string(resource), config_.client_id);
+    if (!token)
+      co_return unexpected(ErrorKind::Unavailable, printable_detail(token.error().message));
+    if (token->token.empty() || !header_value_problem(token->token).empty())
+      co_return unexpected(ErrorKind::Unavailable, "the token source returned an unusable token");
+    co_return cache_->store(resource, config_.client_id, std::move(*token), ctx.clock().now_unix());
+  }
+
   // The resource for this request: the literal, or the expression's value kept in `evaluated`.
   bool resource_of(RequestContext& ctx, std::string& evaluated, std::string_view& out) const {
     if (config_.resource.is_literal()) {

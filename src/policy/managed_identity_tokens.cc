@@ -1,6 +1,7 @@
 #include "policy/managed_identity_tokens.h"
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 
 namespace gh::policy {
 
@@ -53,6 +54,75 @@ size_t ManagedIdentityTokenCache::size() const {
     n += shard.map.size();
   }
   return n;
+}
+
+// ---- single flight ---------------------------------------------------------------------------
+
+ManagedIdentityTokenCache::Joined ManagedIdentityTokenCache::join(std::string_view resource,
+                                                                  std::string_view client_id,
+                                                                  int64_t now_unix) {
+  const KeyView key{resource, client_id};
+  std::lock_guard lock(flights_mutex_);
+  if (auto it = flights_.find(key); it != flights_.end()) return {nullptr, it->second, false};
+  // A leader may have stored the token and landed between the caller's miss and this lock.
+  if (auto entry = find(resource, client_id, now_unix)) return {std::move(entry), nullptr, false};
+  auto flight = std::make_shared<Flight>();
+  flights_.emplace(Key{std::string(resource), std::string(client_id)}, flight);
+  return {nullptr, std::move(flight), true};
+}
+
+void ManagedIdentityTokenCache::land(const std::shared_ptr<Flight>& flight,
+                                     Result<std::shared_ptr<const Entry>> result) {
+  {
+    std::lock_guard lock(flights_mutex_);
+    std::erase_if(flights_, [&](const auto& kv) { return kv.second == flight; });
+  }
+  std::vector<Flight::Waiter> waiters;
+  {
+    std::lock_guard lock(flight->mutex_);
+    if (flight->landed_) return;
+    flight->result_ = std::move(result);
+    flight->landed_ = true;
+    waiters.swap(flight->waiters_);
+  }
+  // Each waiter resumes on its own worker's loop; the post keeps that loop's work count.
+  for (auto& w : waiters)
+    boost::asio::post(w.work.get_executor(), std::move(w.handler));
+}
+
+size_t ManagedIdentityTokenCache::flights() const {
+  std::lock_guard lock(flights_mutex_);
+  return flights_.size();
+}
+
+// The initiation of wait(): a named type, not a lambda inside the co_await (g++ 12).
+struct ManagedIdentityTokenCache::Flight::WaitInitiation {
+  Flight* flight;
+  template <typename Handler>
+  void operator()(Handler&& handler) const {
+    auto executor = boost::asio::get_associated_executor(handler);
+    flight->enqueue(Waiter{std::forward<Handler>(handler), boost::asio::make_work_guard(executor)});
+  }
+};
+
+void ManagedIdentityTokenCache::Flight::enqueue(Waiter waiter) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!landed_) {
+      waiters_.push_back(std::move(waiter));
+      return;
+    }
+  }
+  // Landed already: resume through the executor, never inline inside the initiation.
+  boost::asio::post(waiter.work.get_executor(), std::move(waiter.handler));
+}
+
+net::awaitable<Result<std::shared_ptr<const ManagedIdentityTokenCache::Entry>>>
+ManagedIdentityTokenCache::Flight::wait() {
+  using Token = boost::asio::use_awaitable_t<net::Executor>;
+  co_await boost::asio::async_initiate<const Token&, void()>(WaitInitiation{this}, Token{});
+  std::lock_guard lock(mutex_);
+  co_return result_;
 }
 
 }  // namespace gh::policy

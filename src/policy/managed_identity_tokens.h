@@ -4,9 +4,13 @@
 // id), shared by every worker thread (apim-policies.md §7.4: "token cached until expiry").
 // Sharded by key hash, each shard a small mutex held only to find or insert one entry: never
 // across an await, never while fetching. Bounded: a resource taken from an expression cannot
-// grow it without limit.
+// grow it without limit. Single flight: when a key has no valid token, the first request
+// fetches it and every other request for that key waits for that fetch (a cold cache under
+// load would otherwise send the identity role one token request per proxied request).
 
 #include <array>
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -15,6 +19,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "policy/token_provider.h"
 
@@ -43,6 +48,47 @@ class ManagedIdentityTokenCache {
   std::shared_ptr<const Entry> store(std::string_view resource, std::string_view client_id,
                                      AccessToken token, int64_t now_unix);
   size_t size() const;
+
+  /// One fetch in flight for a key. Thread-safe.
+  class Flight {
+   public:
+    /// Completes once the flight has landed (at once if it has), on the caller's executor;
+    /// then the fetched entry, or the fetch's error.
+    net::awaitable<Result<std::shared_ptr<const Entry>>> wait();
+    /// Requests waiting for it (tests).
+    size_t waiting() {
+      std::lock_guard lock(mutex_);
+      return waiters_.size();
+    }
+
+   private:
+    friend class ManagedIdentityTokenCache;
+    struct Waiter {
+      boost::asio::any_completion_handler<void()> handler;
+      boost::asio::executor_work_guard<net::Executor> work;  // keeps the waiter's loop running
+    };
+    struct WaitInitiation;
+    void enqueue(Waiter waiter);
+
+    std::mutex mutex_;
+    bool landed_ = false;                                   // guarded by mutex_
+    Result<std::shared_ptr<const Entry>> result_{nullptr};  // set once, before landed_
+    std::vector<Waiter> waiters_;                           // guarded by mutex_
+  };
+
+  struct Joined {
+    std::shared_ptr<const Entry> entry;  // a valid token stored meanwhile: use it, no flight
+    std::shared_ptr<Flight> flight;
+    bool leader = false;  // this caller fetches and must land() the flight
+  };
+  /// For a request that found no valid token: the token stored since, or the flight to wait
+  /// for, or (leader) a new flight this caller must fetch for and land.
+  Joined join(std::string_view resource, std::string_view client_id, int64_t now_unix);
+  /// Ends `flight` (the leader only, once): removes it from the flights in progress and resumes
+  /// its waiters with `result`. Store the token before landing, so that later requests find it.
+  void land(const std::shared_ptr<Flight>& flight, Result<std::shared_ptr<const Entry>> result);
+  /// Flights in progress (tests).
+  size_t flights() const;
 
  private:
   struct Key {
@@ -83,6 +129,9 @@ class ManagedIdentityTokenCache {
 
   size_t max_per_shard_;
   mutable std::array<Shard, kShards> shards_;
+  // Taken only on a miss, to join or start a flight and to land one.
+  mutable std::mutex flights_mutex_;
+  std::unordered_map<Key, std::shared_ptr<Flight>, KeyHash, KeyEqual> flights_;  // guarded
 };
 
 }  // namespace gh::policy

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
+#include <optional>
 #include <thread>
 
 #include "policy/managed_identity_tokens.h"
@@ -204,6 +206,187 @@ TEST_F(ManagedIdentityTest, LoadErrors) {
       load_error(&make_authentication_managed_identity,
                  R"x(<authentication-managed-identity resource="r" />)x", Section::Inbound, lint),
       "");
+}
+
+// Waits (without asserting anything about time) until `done` holds.
+template <typename F>
+void wait_for(F done) {
+  for (int i = 0; i < 20000 && !done(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_TRUE(done());
+}
+
+// A token provider that holds every call until the test opens it, as a slow identity role.
+class GatedTokenProvider final : public TokenProvider {
+ public:
+  std::atomic<bool> open{false};
+  std::atomic<int> calls{0};
+  Result<AccessToken> next = AccessToken{"eyJ.gated", kStart + 3600};
+
+  net::awaitable<Result<AccessToken>> token(std::string, std::string) override {
+    calls.fetch_add(1);
+    while (!open.load()) {
+      net::SteadyTimer timer(co_await net::asio::this_coro::executor, std::chrono::milliseconds(1));
+      co_await timer.async_wait(net::use_tuple);
+    }
+    co_return next;
+  }
+};
+
+// Requests on two worker threads, each with its own event loop, all missing the same token.
+struct ConcurrentRequests {
+  static constexpr int kPerThread = 20;
+  std::vector<std::unique_ptr<TestRequest>> requests;
+  std::vector<Flow> flows = std::vector<Flow>(2 * kPerThread, Flow::Await);
+  std::atomic<int> done{0};
+
+  /// True once one request fetches and every other one waits for its flight.
+  static bool all_joined(ManagedIdentityTokenCache& cache, const GatedTokenProvider& provider) {
+    if (provider.calls.load() != 1 || cache.flights() != 1) return false;
+    // A flight is in progress, so this join only looks it up (never leads).
+    auto joined = cache.join("api://orders", "", kStart);
+    return joined.flight && joined.flight->waiting() == 2 * kPerThread - 1;
+  }
+
+  void run(const Policy& policy, const std::function<void()>& while_waiting) {
+    for (int i = 0; i < 2 * kPerThread; ++i)
+      requests.push_back(std::make_unique<TestRequest>());
+    net::asio::io_context io[2] = {net::asio::io_context(1), net::asio::io_context(1)};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 2; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = t * kPerThread; i < (t + 1) * kPerThread; ++i) {
+          EXPECT_EQ(policy.apply(requests[i]->ctx), Flow::Await);
+          net::asio::co_spawn(io[t].get_executor(),
+                              xform_test::run_apply_async(&policy, &requests[i]->ctx, &flows[i]),
+                              [this](std::exception_ptr) { done.fetch_add(1); });
+        }
+        io[t].run();
+      });
+    }
+    while_waiting();
+    for (auto& t : threads)
+      t.join();
+  }
+};
+
+// A cold cache under concurrent load sends one token request, not one per request: the first
+// request fetches and the others, on both workers, wait for that fetch.
+TEST_F(ManagedIdentityTest, ConcurrentMissesShareOneFetch) {
+  auto gated = std::make_shared<GatedTokenProvider>();
+  services.managed_identity = gated;
+  auto policy = make(R"x(<authentication-managed-identity resource="api://orders" />)x");
+  ASSERT_TRUE(policy);
+  auto cache = services.managed_identity_tokens;
+  ASSERT_NE(cache, nullptr);
+  ConcurrentRequests load_;
+  load_.run(*policy, [&] {
+    // Every request has either started the one fetch or joined its flight.
+    wait_for([&] { return ConcurrentRequests::all_joined(*cache, *gated); });
+    gated->open = true;
+  });
+  EXPECT_EQ(gated->calls.load(), 1);
+  EXPECT_EQ(load_.done.load(), 2 * ConcurrentRequests::kPerThread);
+  for (size_t i = 0; i < load_.requests.size(); ++i) {
+    EXPECT_EQ(load_.flows[i], Flow::Continue) << i;
+    EXPECT_EQ(authorization(*load_.requests[i]), "Bearer eyJ.gated") << i;
+  }
+  EXPECT_EQ(cache->flights(), 0u);
+}
+
+// The fetch's failure reaches every request that waited for it (500 each), and the next miss
+// starts a new fetch rather than keep the failure.
+TEST_F(ManagedIdentityTest, AFailedSharedFetchFailsEveryWaiterOnce) {
+  auto gated = std::make_shared<GatedTokenProvider>();
+  gated->next = unexpected(ErrorKind::Unavailable, "identity role unreachable");
+  services.managed_identity = gated;
+  auto policy = make(R"x(<authentication-managed-identity resource="api://orders" />)x");
+  ASSERT_TRUE(policy);
+  ConcurrentRequests load_;
+  load_.run(*policy, [&] {
+    wait_for(
+        [&] { return ConcurrentRequests::all_joined(*services.managed_identity_tokens, *gated); });
+    gated->open = true;
+  });
+  EXPECT_EQ(gated->calls.load(), 1);
+  for (size_t i = 0; i < load_.requests.size(); ++i) {
+    EXPECT_EQ(load_.flows[i], Flow::Error) << i;
+    const auto& error = load_.requests[i]->ctx.last_error;
+    ASSERT_TRUE(error.has_value()) << i;
+    EXPECT_NE(error->message.find("identity role unreachable"), std::string::npos) << i;
+  }
+  gated->next = AccessToken{"eyJ.later", kStart + 3600};
+  TestRequest later;
+  EXPECT_EQ(run(*policy, later), Flow::Continue);
+  EXPECT_EQ(authorization(later), "Bearer eyJ.later");
+  EXPECT_EQ(gated->calls.load(), 2);
+}
+
+// The leader's coroutine destroyed before its fetch returned (its worker stopping at
+// shutdown): the requests waiting for it are resumed with an error, never left waiting.
+TEST_F(ManagedIdentityTest, AnAbandonedFetchReleasesItsWaiters) {
+  auto gated = std::make_shared<GatedTokenProvider>();
+  services.managed_identity = gated;
+  auto policy = make(R"x(<authentication-managed-identity resource="api://orders" />)x");
+  ASSERT_TRUE(policy);
+  TestRequest leader, waiter;
+  Flow leader_flow = Flow::Await, waiter_flow = Flow::Await;
+  auto leader_io = std::make_unique<net::asio::io_context>(1);
+  net::asio::co_spawn(leader_io->get_executor(),
+                      xform_test::run_apply_async(policy.get(), &leader.ctx, &leader_flow),
+                      net::asio::detached);
+  while (gated->calls.load() == 0)
+    leader_io->run_one();  // until the leader is inside the (held) fetch
+  net::asio::io_context waiter_io(1);
+  net::asio::co_spawn(waiter_io.get_executor(),
+                      xform_test::run_apply_async(policy.get(), &waiter.ctx, &waiter_flow),
+                      net::asio::detached);
+  waiter_io.run_one();  // the waiter joins the flight and is queued
+  EXPECT_EQ(waiter_flow, Flow::Await);
+  leader_io.reset();  // destroys the leader's coroutine mid-fetch
+  waiter_io.restart();
+  waiter_io.run();
+  EXPECT_EQ(leader_flow, Flow::Await);  // never finished
+  EXPECT_EQ(waiter_flow, Flow::Error);
+  ASSERT_TRUE(waiter.ctx.last_error.has_value());
+  EXPECT_NE(waiter.ctx.last_error->message.find("abandoned"), std::string::npos);
+  EXPECT_EQ(services.managed_identity_tokens->flights(), 0u);
+  EXPECT_EQ(gated->calls.load(), 1);
+}
+
+TEST(ManagedIdentityTokenCache, JoinLeadsOnceAndLandingResumesTheWaiters) {
+  ManagedIdentityTokenCache cache;
+  auto first = cache.join("api://r", "", kStart);
+  ASSERT_TRUE(first.leader);
+  ASSERT_NE(first.flight, nullptr);
+  auto second = cache.join("api://r", "", kStart);
+  EXPECT_FALSE(second.leader);
+  EXPECT_EQ(second.flight, first.flight);
+  EXPECT_TRUE(cache.join("api://other", "", kStart).leader);  // another key, another flight
+
+  std::optional<Result<std::shared_ptr<const ManagedIdentityTokenCache::Entry>>> seen;
+  net::asio::io_context io(1);
+  net::asio::co_spawn(
+      io.get_executor(),
+      [](std::shared_ptr<ManagedIdentityTokenCache::Flight> flight, decltype(seen)* out)
+          -> net::awaitable<void> { *out = co_await flight->wait(); }(second.flight, &seen),
+      net::asio::detached);
+  io.run_one();  // the waiter is queued, not resumed
+  EXPECT_FALSE(seen.has_value());
+
+  auto entry = cache.store("api://r", "", AccessToken{"eyJ.r", kStart + 3600}, kStart);
+  cache.land(first.flight, entry);
+  io.restart();
+  io.run();
+  ASSERT_TRUE(seen.has_value());
+  ASSERT_TRUE(*seen);
+  EXPECT_EQ((**seen)->token, "eyJ.r");
+  // Landed: the next miss finds the stored token instead of a flight.
+  auto third = cache.join("api://r", "", kStart);
+  EXPECT_FALSE(third.leader);
+  EXPECT_EQ(third.flight, nullptr);
+  ASSERT_NE(third.entry, nullptr);
+  EXPECT_EQ(cache.flights(), 1u);  // api://other's
 }
 
 TEST(ManagedIdentityTokenCache, IsBounded) {
