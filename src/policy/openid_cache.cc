@@ -262,7 +262,17 @@ void OpenIdSource::finish(Result<std::shared_ptr<const OpenIdConfiguration>> fet
     current_.store(std::move(*fetched), std::memory_order_release);
   } else {
     const bool serving = current_.load(std::memory_order_relaxed) != nullptr;
-    core::log_event("warn", "openid-config fetch failed",
+    bool first_attempt = false;
+    {
+      std::lock_guard lock(mutex_);
+      first_attempt = !first_done_;
+    }
+    // The attempt made while the configuration loads fails as a matter of course when the
+    // issuer is this process's own identity role (not listening yet), and the server tries
+    // again as soon as it listens: only failures after that are worth a warning.
+    core::log_event(first_attempt ? "info" : "warn",
+                    first_attempt ? "openid-config not reachable at load, retrying"
+                                  : "openid-config fetch failed",
                     {{"url", redact_url(url_)},
                      {"error", fetched.error().message},
                      {"keys", serving ? "serving the last good keys" : "no keys yet"}});
