@@ -9,11 +9,13 @@
 
 #include "policy/managed_identity_tokens.h"
 #include "policy/services.h"
+#include "support/wait.h"
 #include "xform_fixtures.h"
 
 namespace gh::policy {
 namespace {
 
+using ::gh::test::wait_until;
 using xform_test::apply_async_now;
 using xform_test::change_named;
 using xform_test::FakeClock;
@@ -208,14 +210,6 @@ TEST_F(ManagedIdentityTest, LoadErrors) {
       "");
 }
 
-// Waits (without asserting anything about time) until `done` holds.
-template <typename F>
-void wait_for(F done) {
-  for (int i = 0; i < 20000 && !done(); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  ASSERT_TRUE(done());
-}
-
 // A token provider that holds every call until the test opens it, as a slow identity role.
 class GatedTokenProvider final : public TokenProvider {
  public:
@@ -282,7 +276,7 @@ TEST_F(ManagedIdentityTest, ConcurrentMissesShareOneFetch) {
   ConcurrentRequests load_;
   load_.run(*policy, [&] {
     // Every request has either started the one fetch or joined its flight.
-    wait_for([&] { return ConcurrentRequests::all_joined(*cache, *gated); });
+    wait_until([&] { return ConcurrentRequests::all_joined(*cache, *gated); });
     gated->open = true;
   });
   EXPECT_EQ(gated->calls.load(), 1);
@@ -304,7 +298,7 @@ TEST_F(ManagedIdentityTest, AFailedSharedFetchFailsEveryWaiterOnce) {
   ASSERT_TRUE(policy);
   ConcurrentRequests load_;
   load_.run(*policy, [&] {
-    wait_for(
+    wait_until(
         [&] { return ConcurrentRequests::all_joined(*services.managed_identity_tokens, *gated); });
     gated->open = true;
   });

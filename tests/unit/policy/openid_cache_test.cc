@@ -6,24 +6,18 @@
 
 #include "jwt_fixtures.h"
 #include "support/static_http_server.h"
+#include "support/wait.h"
 
 namespace gh::policy {
 namespace {
 
+using ::gh::test::wait_until;
 using test::FetchGate;
 using test::ManualClock;
 using test::MemoryDocuments;
 
 constexpr const char* kMetadataUrl = "https://idp.test/.well-known/openid-configuration";
 constexpr const char* kJwksUrl = "https://idp.test/keys";
-
-// Waits (without asserting anything about time) until `done` holds.
-template <typename F>
-void wait_until(F done) {
-  for (int i = 0; i < 20000 && !done(); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  ASSERT_TRUE(done());
-}
 
 // Returns once `source` has no fetch in flight: the keys are published a moment before the
 // fetch is marked done, so seeing new keys does not yet mean a new attempt may be judged.
