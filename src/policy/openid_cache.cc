@@ -260,22 +260,6 @@ void OpenIdSource::finish(Result<std::shared_ptr<const OpenIdConfiguration>> fet
         std::max(next_refresh, (*fetched)->fetched_at + options.refresh_interval.count());
     // Published before the waiters are resumed, so that they see it.
     current_.store(std::move(*fetched), std::memory_order_release);
-  } else {
-    const bool serving = current_.load(std::memory_order_relaxed) != nullptr;
-    bool first_attempt = false;
-    {
-      std::lock_guard lock(mutex_);
-      first_attempt = !first_done_;
-    }
-    // The attempt made while the configuration loads fails as a matter of course when the
-    // issuer is this process's own identity role (not listening yet), and the server tries
-    // again as soon as it listens: only failures after that are worth a warning.
-    core::log_event(first_attempt ? "info" : "warn",
-                    first_attempt ? "openid-config not reachable at load, retrying"
-                                  : "openid-config fetch failed",
-                    {{"url", redact_url(url_)},
-                     {"error", fetched.error().message},
-                     {"keys", serving ? "serving the last good keys" : "no keys yet"}});
   }
   std::vector<Waiter> waiters;  // to resume now
   bool first = false;
@@ -302,8 +286,20 @@ void OpenIdSource::finish(Result<std::shared_ptr<const OpenIdConfiguration>> fet
     first_done_ = true;
     next_refresh_at_.store(next_refresh, std::memory_order_relaxed);
   }
-  // Counted once the source is ready for the next attempt (tests wait on the counters).
-  if (!ok) failures_.fetch_add(1, std::memory_order_relaxed);
+  if (!ok) {
+    // The attempt made while the configuration loads fails as a matter of course when the
+    // issuer is this process's own identity role (not listening yet), and the server tries
+    // again as soon as it listens: only failures after that are worth a warning.
+    const bool serving = current_.load(std::memory_order_relaxed) != nullptr;
+    core::log_event(
+        first ? "info" : "warn",
+        first ? "openid-config not reachable at load, retrying" : "openid-config fetch failed",
+        {{"url", redact_url(url_)},
+         {"error", fetched.error().message},
+         {"keys", serving ? "serving the last good keys" : "no keys yet"}});
+    // Counted once the source is ready for the next attempt (tests wait on the counters).
+    failures_.fetch_add(1, std::memory_order_relaxed);
+  }
   for (Waiter& w : waiters) {
     // Each waiter resumes on its own worker's loop; the post keeps that loop's work count.
     asio::post(w.work.get_executor(), std::move(w.handler));
