@@ -67,7 +67,9 @@ ManagedIdentityTokenCache::Joined ManagedIdentityTokenCache::join(std::string_vi
   // A leader may have stored the token and landed between the caller's miss and this lock.
   if (auto entry = find(resource, client_id, now_unix)) return {std::move(entry), nullptr, false};
   auto flight = std::make_shared<Flight>();
-  flights_.emplace(Key{std::string(resource), std::string(client_id)}, flight);
+  flight->resource_ = resource;
+  flight->client_id_ = client_id;
+  flights_.emplace(Key{flight->resource_, flight->client_id_}, flight);
   return {nullptr, std::move(flight), true};
 }
 
@@ -75,7 +77,8 @@ void ManagedIdentityTokenCache::land(const std::shared_ptr<Flight>& flight,
                                      Result<std::shared_ptr<const Entry>> result) {
   {
     std::lock_guard lock(flights_mutex_);
-    std::erase_if(flights_, [&](const auto& kv) { return kv.second == flight; });
+    const auto it = flights_.find(KeyView{flight->resource_, flight->client_id_});
+    if (it != flights_.end() && it->second == flight) flights_.erase(it);
   }
   std::vector<Flight::Waiter> waiters;
   {

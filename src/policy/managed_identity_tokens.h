@@ -70,6 +70,8 @@ class ManagedIdentityTokenCache {
     struct WaitInitiation;
     void enqueue(Waiter waiter);
 
+    std::string resource_;  // its key, immutable: land() removes it by key
+    std::string client_id_;
     std::mutex mutex_;
     bool landed_ = false;                                   // guarded by mutex_
     Result<std::shared_ptr<const Entry>> result_{nullptr};  // set once, before landed_
