@@ -25,8 +25,7 @@ void AuditLog::write(const AuditRecord& r) {
   append_string_member(line, "method", r.method);
   append_string_member(line, "credential", r.credential);
   append_string_member(line, "resource", r.resource);
-  line += ",\"aadsts\":";
-  append_json_int(line, r.aadsts);
+  append_int_member(line, "aadsts", r.aadsts);
   append_string_member(line, "error", r.error);
   append_string_member(line, "source_ip", r.source_ip);
   append_string_member(line, "trace_id", r.trace_id);

@@ -4,6 +4,7 @@
 
 namespace gh::vault {
 
+using identity::append_int_member;
 using identity::append_string_member;
 Result<std::unique_ptr<VaultAudit>> VaultAudit::open(const std::string& target) {
   std::unique_ptr<VaultAudit> log(new VaultAudit());
@@ -29,8 +30,7 @@ void VaultAudit::write(const VaultAuditRecord& r) {
   append_string_member(line, "client_id", r.client_id);
   append_string_member(line, "object_id", r.object_id);
   append_string_member(line, "via", r.via);
-  line += ",\"status\":";
-  identity::append_json_int(line, r.status);
+  append_int_member(line, "status", r.status);
   append_string_member(line, "source_ip", r.source_ip);
   append_string_member(line, "trace_id", r.trace_id);
   line += "}\n";
