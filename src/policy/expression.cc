@@ -2,6 +2,7 @@
 
 #include <boost/json/serialize.hpp>
 #include <charconv>
+#include <forward_list>
 #include <limits>
 #include <span>
 #include <tuple>
@@ -1589,34 +1590,19 @@ class Parser {
 // ------------------------------------------------------------------------------------------------
 // Evaluation.
 
-/// A value during evaluation. Strings are borrowed (from the tree, the request or a JWT, all of
-/// which outlive the evaluation; `jwt` keeps a JWT alive when a string points into it) or owned
-/// (with an offset, so that Trim() on an owned string does not copy).
+/// A value during evaluation: plain data, copied freely. Strings are views into what outlives
+/// the evaluation (the tree, the request, a JWT, or the evaluation's Arena for strings it
+/// builds); a JWT is a pointer to its owner (a context variable, or the Arena for AsJwt()).
 struct Val {
   enum class Kind : uint8_t { Absent, Null, Bool, Int, Str, DateTime, Jwt, Present };
   Kind kind = Kind::Null;
-  bool own = false;
   bool b = false;
   int64_t i = 0;
   std::string_view view;
-  std::string owned;
-  size_t off = 0;
-  size_t len = 0;
-  Jwt jwt;
+  const Jwt* jwt = nullptr;
 
-  std::string_view str() const { return own ? std::string_view(owned).substr(off, len) : view; }
-  void set_view(std::string_view v) {
-    kind = Kind::Str;
-    own = false;
-    view = v;
-  }
-  void set_owned(std::string s) {
-    kind = Kind::Str;
-    own = true;
-    owned = std::move(s);
-    off = 0;
-    len = owned.size();
-  }
+  std::string_view str() const { return view; }
+  const jose::VerifiedJwt& token() const { return **jwt; }
   static Val null() { return Val{}; }
   static Val absent() {
     Val v;
@@ -1637,14 +1623,28 @@ struct Val {
   }
   static Val borrowed(std::string_view s) {
     Val v;
-    v.set_view(s);
+    v.kind = Kind::Str;
+    v.view = s;
     return v;
   }
-  static Val string(std::string s) {
+  static Val token(const Jwt* owner) {
     Val v;
-    v.set_owned(std::move(s));
+    v.kind = *owner ? Kind::Jwt : Kind::Null;
+    v.jwt = owner;
     return v;
   }
+};
+
+/// What one evaluation builds (strings, decoded JWTs), kept until it ends so that every Val
+/// stays a view. Lists, because their elements never move; nothing is allocated until used.
+class Arena {
+ public:
+  std::string_view keep(std::string s) { return strings_.emplace_front(std::move(s)); }
+  const Jwt* keep(Jwt jwt) { return &jwts_.emplace_front(std::move(jwt)); }
+
+ private:
+  std::forward_list<std::string> strings_;
+  std::forward_list<Jwt> jwts_;
 };
 
 using Kind = Val::Kind;
@@ -1690,10 +1690,7 @@ Val from_value(const Value& v) {
         } else if constexpr (std::is_same_v<T, std::string>) {
           return Val::borrowed(x);
         } else {
-          Val r;
-          r.kind = x ? Kind::Jwt : Kind::Null;
-          r.jwt = x;
-          return r;
+          return Val::token(&x);
         }
       },
       v);
@@ -1761,16 +1758,12 @@ void append_claim(std::string& out, const boost::json::value& v) {
   }
 }
 
-/// A claim as a Val: a string claim is borrowed (kept alive through `jwt`).
-Val claim_val(const boost::json::value& v, const Jwt& jwt) {
-  if (v.is_string()) {
-    Val r = Val::borrowed(std::string_view(v.get_string()));
-    r.jwt = jwt;
-    return r;
-  }
+/// A claim as a Val: a string claim is a view into its JWT, others are formatted into `arena`.
+Val claim_val(const boost::json::value& v, Arena& arena) {
+  if (v.is_string()) return Val::borrowed(std::string_view(v.get_string()));
   std::string s;
   append_claim(s, v);
-  return Val::string(std::move(s));
+  return Val::borrowed(arena.keep(std::move(s)));
 }
 
 /// "...".AsJwt(): the token decoded, not verified (as APIM's AsJwt); null when it is not a
@@ -1858,7 +1851,7 @@ bool equal_vals(const Val& a, const Val& b) {
     case Kind::Str:
       return a.str() == b.str();
     case Kind::Jwt:
-      return a.jwt == b.jwt;
+      return a.jwt->get() == b.jwt->get();
     default:
       return true;
   }
@@ -1889,7 +1882,7 @@ class Evaluator {
       case Op::QueryGet: {
         GH_TRY(Val name, name_arg(n));
         auto v = n.op == Op::HeaderGet ? ctx_.header(name.str()) : ctx_.query_parameter(name.str());
-        if (v) return Val::string(std::move(*v));
+        if (v) return owned(std::move(*v));
         return default_arg(n, 1);
       }
       case Op::HeaderHas:
@@ -1970,7 +1963,7 @@ class Evaluator {
         if (v.kind == Kind::Str) return v;
         std::string s;
         append_display(s, v);
-        return Val::string(std::move(s));
+        return owned(std::move(s));
       }
       case Op::IsNullOrEmpty:
       case Op::IsNullOrWhiteSpace: {
@@ -2033,13 +2026,9 @@ class Evaluator {
         GH_TRY(Val a, eval(*n.kids[0]));
         GH_TRY(Val b, eval(*n.kids[1]));
         std::string s;
-        if (a.kind == Kind::Str && a.own && a.off == 0 && a.len == a.owned.size()) {
-          s = std::move(a.owned);
-        } else {
-          append_display(s, a);
-        }
+        append_display(s, a);
         append_display(s, b);
-        return Val::string(std::move(s));
+        return owned(std::move(s));
       }
       case Op::Add:
       case Op::Subtract: {
@@ -2189,13 +2178,13 @@ class Evaluator {
         return Val::borrowed(r.scheme);
       case Member::UrlQueryString:
         if (r.query.empty()) return Val::borrowed({});
-        return Val::string("?" + std::string(r.query));
+        return owned("?" + std::string(r.query));
       case Member::UrlToString: {
         std::string s;
         s.reserve(r.scheme.size() + r.host.size() + r.path.size() + r.query.size() + 5);
         s.append(r.scheme).append("://").append(r.host).append(r.path);
         if (!r.query.empty()) s.append("?").append(r.query);
-        return Val::string(std::move(s));
+        return owned(std::move(s));
       }
       default:
         return error(n, "unknown request member");
@@ -2234,13 +2223,13 @@ class Evaluator {
   Result<Val> entity_field(const Node& n) const {
     switch (n.member) {
       case Member::CertThumbprint:
-        return Val::string(ctx_.client_certificate->leaf.thumbprint_sha1());
+        return owned(ctx_.client_certificate->leaf.thumbprint_sha1());
       case Member::CertSubject:
-        return Val::string(dotnet_name(ctx_.client_certificate->leaf.subject()));
+        return owned(dotnet_name(ctx_.client_certificate->leaf.subject()));
       case Member::CertIssuer:
-        return Val::string(dotnet_name(ctx_.client_certificate->leaf.issuer()));
+        return owned(dotnet_name(ctx_.client_certificate->leaf.issuer()));
       case Member::CertSerialNumber:
-        return Val::string(ctx_.client_certificate->leaf.serial_hex());
+        return owned(ctx_.client_certificate->leaf.serial_hex());
       case Member::CertNotBefore:
         return Val::integer(ctx_.client_certificate->leaf.not_before(), Kind::DateTime);
       case Member::CertNotAfter:
@@ -2313,7 +2302,7 @@ class Evaluator {
   Result<Val> jwt_member(const Node& n) const {
     GH_TRY(Val j, jwt_target(n));
     if (j.kind == Kind::Absent) return j;
-    const jose::VerifiedJwt& t = *j.jwt;
+    const jose::VerifiedJwt& t = j.token();
     const boost::json::value* v = nullptr;
     switch (n.member) {
       case Member::JwtSubject:
@@ -2338,7 +2327,7 @@ class Evaluator {
         break;
     }
     if (!v || v->is_null()) return Val::null();
-    return claim_val(*v, j.jwt);
+    return claim_val(*v, arena_);
   }
 
   Result<Val> jwt_claims(const Node& n) const {
@@ -2346,11 +2335,11 @@ class Evaluator {
     if (j.kind == Kind::Absent) return j;
     GH_TRY(Val name, eval(*n.kids[1]));
     if (name.kind != Kind::Str) return error(*n.kids[1], "the claim name is null");
-    const boost::json::value* v = j.jwt->claims.if_contains(name.str());
+    const boost::json::value* v = j.token().claims.if_contains(name.str());
     if (n.op == Op::JwtClaimHas) return Val::boolean(v != nullptr);
     if (n.op == Op::JwtClaimGet) {
       if (!v) return default_arg(n, 2);
-      return claim_val(*v, j.jwt);
+      return claim_val(*v, arena_);
     }
     // Claims["x"].Contains(v): element equality over the claim's values.
     if (!v) {
@@ -2386,15 +2375,12 @@ class Evaluator {
       case Member::ToLower:
       case Member::ToUpper: {
         bool up = n.member == Member::ToUpper;
-        if (!s.own) {
-          s.set_owned(std::string(s.view));
+        std::string out(s.view);
+        for (char& c : out) {
+          if (up && c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+          if (!up) c = lower(c);
         }
-        for (size_t k = s.off; k < s.off + s.len; ++k) {
-          char c = s.owned[k];
-          if (up && c >= 'a' && c <= 'z') s.owned[k] = static_cast<char>(c - 'a' + 'A');
-          if (!up) s.owned[k] = lower(c);
-        }
-        return s;
+        return owned(std::move(out));
       }
       case Member::Trim: {
         std::string_view v = s.str();
@@ -2404,12 +2390,7 @@ class Evaluator {
           ++b;
         while (e > b && ascii_space(v[e - 1]))
           --e;
-        if (s.own) {
-          s.off += b;
-          s.len = e - b;
-        } else {
-          s.view = v.substr(b, e - b);
-        }
+        s.view = v.substr(b, e - b);
         return s;
       }
       case Member::ToString:
@@ -2418,10 +2399,8 @@ class Evaluator {
         return Val::integer(static_cast<int64_t>(s.str().size()));
       case Member::AsJwt: {
         Jwt jwt = parse_jwt_unverified(s.str());
-        Val r;
-        r.kind = jwt ? Kind::Jwt : Kind::Null;
-        r.jwt = std::move(jwt);
-        return r;
+        if (!jwt) return Val::null();
+        return Val::token(arena_.keep(std::move(jwt)));
       }
       case Member::StartsWith:
       case Member::EndsWith:
@@ -2450,10 +2429,13 @@ class Evaluator {
     }
   }
 
+  Val owned(std::string s) const { return Val::borrowed(arena_.keep(std::move(s))); }
+
   const RequestContext& ctx_;
+  mutable Arena arena_;  // eval() is const over the context; the arena is the evaluation's own
 };
 
-Value to_value(Val v) {
+Value to_value(const Val& v) {
   switch (v.kind) {
     case Kind::Absent:
     case Kind::Null:
@@ -2464,12 +2446,11 @@ Value to_value(Val v) {
     case Kind::Int:
       return v.i;
     case Kind::Str:
-      if (v.own && v.off == 0 && v.len == v.owned.size()) return std::move(v.owned);
       return std::string(v.str());
     case Kind::DateTime:
       return format_date(v.i);
     case Kind::Jwt:
-      return std::move(v.jwt);
+      return *v.jwt;
   }
   return std::monostate{};
 }
@@ -2538,7 +2519,7 @@ Result<Value> Expression::evaluate(const RequestContext& ctx) const {
   if (!root_) return unexpected(ErrorKind::InvalidArgument, "empty expression");
   expr::Evaluator ev(ctx);
   GH_TRY(expr::Val v, ev.eval(*root_));
-  return expr::to_value(std::move(v));
+  return expr::to_value(v);
 }
 
 std::string to_display_string(const Value& v) {
