@@ -8,9 +8,8 @@ constexpr char lower(char c) noexcept {
 }
 }  // namespace
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
+bool iequals_bytes(const char* a, const char* b, size_t size) noexcept {
+  for (size_t i = 0; i < size; ++i) {
     if (lower(a[i]) != lower(b[i])) return false;
   }
   return true;

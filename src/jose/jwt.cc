@@ -13,10 +13,6 @@ namespace {
 
 namespace json = boost::json;
 
-double now_seconds(const core::Clock& clock) {
-  return std::chrono::duration<double>(clock.now().time_since_epoch()).count();
-}
-
 // The claim's values for required-claims matching: array elements, or the string split on
 // `separator`; non-string scalars compare as their JSON text ("true", "2").
 std::vector<std::string> claim_values(const json::value& v, std::string_view separator) {
@@ -104,9 +100,18 @@ std::string format_numeric_date(double seconds) {
   return std::string(buf, n);
 }
 
+double now_seconds(const core::Clock& clock) {
+  return std::chrono::duration<double>(clock.now().time_since_epoch()).count();
+}
+
 Status validate_claims(const json::object& claims, const ClaimsPolicy& policy,
                        const core::Clock& clock) {
-  const double now = now_seconds(clock);
+  GH_TRY_STATUS(accept_claims(claims, policy, now_seconds(clock)));
+  return {};
+}
+
+Result<ClaimsAcceptance> accept_claims(const json::object& claims, const ClaimsPolicy& policy,
+                                       double now) {
   const double skew = static_cast<double>(policy.clock_skew.count());
   GH_TRY(auto exp, date_claim(claims, "exp"));
   GH_TRY(auto nbf, date_claim(claims, "nbf"));
@@ -162,7 +167,11 @@ Status validate_claims(const json::object& claims, const ClaimsPolicy& policy,
 
   for (const auto& req : policy.required_claims)
     GH_TRY_STATUS(check_required(claims, req));
-  return {};
+  ClaimsAcceptance accepted;
+  accepted.at = now;
+  accepted.skew = skew;
+  if (exp) accepted.exp = *exp;
+  return accepted;
 }
 
 Result<VerifiedJwt> verify_jwt(std::string_view token, const JwkSet& keys,

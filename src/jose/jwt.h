@@ -6,6 +6,7 @@
 
 #include <boost/json/object.hpp>
 #include <chrono>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -45,6 +46,25 @@ struct ClaimsPolicy {
 /// Issuer, MissingClaim or ClaimMismatch. Thread-safe.
 Status validate_claims(const boost::json::object& claims, const ClaimsPolicy& policy,
                        const core::Clock& clock);
+
+/// The clock's time as a NumericDate, with its fraction: what validate_claims compares.
+double now_seconds(const core::Clock& clock);
+
+/// A validate_claims verdict that time can only break one way: a claims set accepted at `at`
+/// is accepted again under the same policy at any later moment until exp (less the skew), since
+/// nbf and iat only pass more as time goes on. A cache of verified tokens keeps one beside each
+/// token so that a reused token skips the claim rules.
+struct ClaimsAcceptance {
+  double at = 0;
+  double exp = std::numeric_limits<double>::infinity();  // no exp claim: never expires
+  double skew = 0;
+  /// Exactly validate_claims' verdict at `now`, without reading a claim.
+  bool holds(double now) const noexcept { return now >= at && now - skew < exp; }
+};
+
+/// validate_claims at `now` (from now_seconds), and on success what the verdict depends on.
+Result<ClaimsAcceptance> accept_claims(const boost::json::object& claims,
+                                       const ClaimsPolicy& policy, double now);
 
 struct JwtVerifyOptions {
   JwsVerifyOptions jws;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <boost/container/small_vector.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstring>
@@ -194,28 +195,37 @@ class RecentTokens {
     return recent;
   }
 
-  std::shared_ptr<const jose::VerifiedJwt> find(uint64_t scope, std::string_view token) const {
-    const Slot& slot = slots_[index(token)];
-    if (slot.jwt && slot.scope == scope && slot.token == token) return slot.jwt;
-    return nullptr;
-  }
-
-  void remember(uint64_t scope, std::string_view token,
-                std::shared_ptr<const jose::VerifiedJwt> jwt) {
-    if (token.size() > kMaxToken) return;
-    Slot& slot = slots_[index(token)];
-    slot.scope = scope;
-    slot.token.assign(token);  // reuses the slot's buffer
-    slot.jwt = std::move(jwt);
-  }
-
- private:
+  /// The last policy whose constant claim rules accepted a remembered token, and until when.
+  struct ClaimsMemo {
+    uint64_t policy = 0;  // JwtValidationPolicy::memo_id_; 0: none
+    jose::ClaimsAcceptance accepted;
+  };
   struct Slot {
     uint64_t scope = 0;
     std::string token;
     std::shared_ptr<const jose::VerifiedJwt> jwt;
+    ClaimsMemo memo;
   };
 
+  Slot* find(uint64_t scope, std::string_view token) {
+    Slot& slot = slots_[index(token)];
+    if (slot.jwt && slot.scope == scope && slot.token == token) return &slot;
+    return nullptr;
+  }
+
+  /// The memo of the slot now holding `token`; null when the token is too long to remember.
+  ClaimsMemo* remember(uint64_t scope, std::string_view token,
+                       std::shared_ptr<const jose::VerifiedJwt> jwt) {
+    if (token.size() > kMaxToken) return nullptr;
+    Slot& slot = slots_[index(token)];
+    slot.scope = scope;
+    slot.token.assign(token);  // reuses the slot's buffer
+    slot.jwt = std::move(jwt);
+    slot.memo = {};
+    return &slot.memo;
+  }
+
+ private:
   static size_t index(std::string_view token) noexcept {
     uint64_t tail = token.size();
     const size_t n = std::min<size_t>(token.size(), sizeof tail);
@@ -254,9 +264,11 @@ class JwtValidationPolicy final : public Policy {
   Verification verify(std::string_view token, const Snapshots& snapshots, int64_t now,
                       const core::Clock& clock, bool may_wait) const;
   /// Empty on success; an Error (expression) or a Refusal otherwise.
+  /// `memo` (may be null) remembers that the constant rules accepted this token.
   Result<std::optional<Refusal>> check_claims(const RequestContext& ctx,
                                               const jose::VerifiedJwt& jwt,
-                                              const Snapshots& snapshots) const;
+                                              const Snapshots& snapshots,
+                                              RecentTokens::ClaimsMemo* memo) const;
   Result<std::optional<Refusal>> check_issuer(const RequestContext& ctx, const json::object& claims,
                                               const Snapshots& snapshots) const;
   std::optional<Refusal> check_client_application(const json::object& claims) const;
@@ -282,6 +294,14 @@ class JwtValidationPolicy final : public Policy {
   // lifetime_audience_ and required_ in one, when both are constants.
   bool all_constant_ = false;
   jose::ClaimsPolicy all_claims_;
+  // Names this policy in RecentTokens' memos: unique for the process's life, unlike `this`,
+  // which a policy loaded later may reuse.
+  const uint64_t memo_id_ = next_memo_id();
+
+  static uint64_t next_memo_id() {
+    static std::atomic<uint64_t> last{0};
+    return last.fetch_add(1, std::memory_order_relaxed) + 1;
+  }
 };
 
 JwtValidationPolicy::JwtValidationPolicy(JwtValidationSpec spec, InlineKeys symmetric,
@@ -569,15 +589,24 @@ Refusal JwtValidationPolicy::claims_refusal(const json::object& claims,
   return {"TokenClaimValueNotAllowed", "A claim value is not allowed. Access denied."};
 }
 
-Result<std::optional<Refusal>> JwtValidationPolicy::check_claims(const RequestContext& ctx,
-                                                                 const jose::VerifiedJwt& jwt,
-                                                                 const Snapshots& snapshots) const {
+Result<std::optional<Refusal>> JwtValidationPolicy::check_claims(
+    const RequestContext& ctx, const jose::VerifiedJwt& jwt, const Snapshots& snapshots,
+    RecentTokens::ClaimsMemo* memo) const {
   const core::Clock& clock = ctx.clock();
 
-  // Constant rules (the usual case): lifetime, audience and required claims in one pass. A token
-  // that fails it goes through the ordered checks below, which name the first failure.
+  // Constant rules (the usual case): lifetime, audience and required claims in one pass, or
+  // none when this token passed them here before and only time could have changed the verdict.
+  // A token that fails goes through the ordered checks below, which name the first failure.
   if (all_constant_) {
-    if (jose::validate_claims(jwt.claims, all_claims_, clock)) {
+    const double now = jose::now_seconds(clock);
+    bool accepted = memo && memo->policy == memo_id_ && memo->accepted.holds(now);
+    if (!accepted) {
+      if (auto a = jose::accept_claims(jwt.claims, all_claims_, now)) {
+        accepted = true;
+        if (memo) *memo = {memo_id_, *a};
+      }
+    }
+    if (accepted) {
       GH_TRY(std::optional<Refusal> issuer, check_issuer(ctx, jwt.claims, snapshots));
       if (issuer) return issuer;
       return check_client_application(jwt.claims);
@@ -676,10 +705,13 @@ Flow JwtValidationPolicy::run(RequestContext& ctx, bool may_wait) const {
   }
 
   std::shared_ptr<const jose::VerifiedJwt> jwt;
+  RecentTokens::ClaimsMemo* memo = nullptr;
   if (cache_) {
     RecentTokens& recent = RecentTokens::of_this_thread();
-    jwt = recent.find(scope, *token);
-    if (!jwt) {
+    if (RecentTokens::Slot* slot = recent.find(scope, *token)) {
+      jwt = slot->jwt;
+      memo = &slot->memo;
+    } else {
       jwt = cache_->find(scope, *token);
       if (!jwt) {
         Verification v = verify(*token, snapshots, now, clock, may_wait);
@@ -688,7 +720,7 @@ Flow JwtValidationPolicy::run(RequestContext& ctx, bool may_wait) const {
         jwt = std::move(v.jwt);
         cache_->insert(scope, *token, jwt);
       }
-      recent.remember(scope, *token, jwt);
+      memo = recent.remember(scope, *token, jwt);
     }
   } else {
     Verification v = verify(*token, snapshots, now, clock, may_wait);
@@ -697,7 +729,7 @@ Flow JwtValidationPolicy::run(RequestContext& ctx, bool may_wait) const {
     jwt = std::move(v.jwt);
   }
 
-  auto refusal = check_claims(ctx, *jwt, snapshots);
+  auto refusal = check_claims(ctx, *jwt, snapshots, memo);
   if (!refusal) return fail_expression(ctx, "claim rules", refusal.error());
   if (*refusal) return refuse(ctx, **refusal);
   if (!spec_.output_variable.empty()) ctx.set_variable(spec_.output_variable, Jwt(std::move(jwt)));

@@ -110,6 +110,28 @@ TEST(Claims, RequiredClaimsFollowApimSemantics) {
   EXPECT_EQ(check(R"({"ver":{"x":2}})", scalar), JwtError::ClaimMismatch);
 }
 
+// An acceptance holds exactly where validate_claims would accept again: from its moment on,
+// until exp less the skew (nbf and iat only pass more as time goes on).
+TEST(Claims, AcceptanceHoldsWhereValidateClaimsWouldAccept) {
+  ClaimsPolicy p;
+  p.clock_skew = std::chrono::seconds(5);
+  p.reject_future_iat = true;
+  const std::string claims_json = R"({"nbf":1800000010,"iat":1800000010,"exp":1800000100.5})";
+  auto claims = parse_strict_json_object(claims_json);
+  ASSERT_TRUE(claims);
+  EXPECT_FALSE(accept_claims(*claims, p, kNow));  // nbf - skew is 1800000005
+  auto accepted = accept_claims(*claims, p, kNow + 5);
+  ASSERT_TRUE(accepted);
+  for (double t : {kNow + 4, kNow + 5, kNow + 50, kNow + 105.25, kNow + 105.5, kNow + 106}) {
+    EXPECT_EQ(accepted->holds(t), t >= kNow + 5 && check(claims_json, p, t) == JwtError::None)
+        << std::fixed << t;
+  }
+  auto forever = accept_claims(*parse_strict_json_object("{}"), no_exp_needed(), kNow);
+  ASSERT_TRUE(forever);
+  EXPECT_TRUE(forever->holds(kNow + 1e9));
+  EXPECT_FALSE(forever->holds(kNow - 1));
+}
+
 TEST(Jwt, VerifyChecksSignatureThenClaims) {
   Jwk key = test::private_jwk("P-256", "e1");
   auto set = test::set_of(test::public_of(key));

@@ -628,6 +628,47 @@ TEST_F(ValidateJwtTest, RecentTokensAreScopedAndComparedInFull) {
   expect_refused(*with_a, *late, "TokenExpired");
 }
 
+// A worker also remembers that a policy's constant claim rules accepted a token, so that a reused
+// token skips them: the verdict belongs to that policy only, and to that moment and later, until
+// the token expires.
+TEST_F(ValidateJwtTest, RememberedClaimVerdictsBelongToOnePolicyAndOnlyMoveForward) {
+  auto p = must_load(hs_policy());
+  auto other_audience = must_load(
+      "<validate-jwt header-name=\"Authorization\"><issuer-signing-keys><key>" +
+      core::base64_encode(test::hmac_secret()) +
+      "</key></issuer-signing-keys><audiences><audience>api://another</audience></audiences>"
+      "</validate-jwt>");
+  json::object c = claims(120);
+  c["nbf"] = clock_.unix() + 30;  // valid 30 s from now
+  const std::string token = hs256(c);
+  auto early = bearer(token);
+  expect_refused(*p, *early, "JwtInvalid");
+
+  clock_.advance(30);
+  for (int i = 0; i < 2; ++i) {  // the second use is accepted from the memo
+    auto call = bearer(token);
+    EXPECT_EQ(p->apply(call->ctx), Flow::Continue);
+  }
+  // Same token, same worker, same keys: another policy's rules are its own.
+  auto elsewhere = bearer(token);
+  expect_refused(*other_audience, *elsewhere, "TokenAudienceNotAllowed");
+  auto back = bearer(token);
+  EXPECT_EQ(p->apply(back->ctx), Flow::Continue);
+
+  // A clock set back before nbf is not covered by a verdict taken later.
+  clock_.advance(-1);
+  auto rewound = bearer(token);
+  expect_refused(*p, *rewound, "JwtInvalid");
+  clock_.advance(1);
+  auto again = bearer(token);
+  EXPECT_EQ(p->apply(again->ctx), Flow::Continue);
+
+  // And it ends at exp.
+  clock_.advance(90);
+  auto late = bearer(token);
+  expect_refused(*p, *late, "TokenExpired");
+}
+
 // The token is read as ctx.header() would give it: a set-header change wins over the request's
 // header, and repeated headers are joined (so two tokens are one invalid value).
 TEST_F(ValidateJwtTest, TokenReadAfterHeaderChangesAndJoined) {
