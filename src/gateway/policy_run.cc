@@ -68,12 +68,39 @@ bool has_crlf(std::string_view s) {
   return s.find_first_of("\r\n") != std::string_view::npos;
 }
 
+PolicyProgress respond() {
+  return {PolicyProgress::Next::Done, PolicyVerdict::Respond};
+}
+
+/// What follows a finished inbound and backend section: the verdict, or what must still run.
+PolicyProgress conclude(const policy::RequestContext& ctx, Flow f) {
+  if (f == Flow::Error) return {PolicyProgress::Next::OnError};
+  if (f == Flow::Return) return respond();
+  if (!ctx.forward) return {PolicyProgress::Next::Outbound};
+  return {PolicyProgress::Next::Done, PolicyVerdict::Forward};
+}
+
+PolicyProgress after_backend(const policy::Pipeline& pl, policy::RequestContext& ctx, Flow f) {
+  if (f == Flow::Continue && !pl.forwards()) ctx.forward = false;
+  return conclude(ctx, f);
+}
+
+/// After inbound: the backend section runs when inbound continued.
+PolicyProgress after_inbound(const policy::Pipeline& pl, policy::RequestContext& ctx, Flow f) {
+  if (f != Flow::Continue) return conclude(ctx, f);
+  ctx.forward = !pl.forwards();  // forward-request turns it back on
+  if (pl.section(Section::Backend).empty()) return after_backend(pl, ctx, f);
+  size_t pc = 0;
+  f = start_section(pl, Section::Backend, ctx, pc);
+  if (f == Flow::Await) return {PolicyProgress::Next::Backend, PolicyVerdict::Forward, pc};
+  return after_backend(pl, ctx, f);
+}
+
 }  // namespace
 
-net::awaitable<PolicyVerdict> run_request_policies(const OperationPolicies& op,
-                                                   const PolicySet& set,
-                                                   policy::RequestContext& ctx,
-                                                   const policy::Pipeline*& pipeline) {
+PolicyProgress start_request_policies(const OperationPolicies& op, const PolicySet& set,
+                                      policy::RequestContext& ctx,
+                                      const policy::Pipeline*& pipeline) {
   ctx.api = op.api;
   if (!op.operation.id.empty()) ctx.operation = &op.operation;
   pipeline = op.pipeline.get();
@@ -87,11 +114,8 @@ net::awaitable<PolicyVerdict> run_request_policies(const OperationPolicies& op,
     ctx.scope = cors->scope;
     ctx.path = cors->path;
     Flow f = cors->policy->apply(ctx);
-    if (f == Flow::Error) {
-      co_await run_on_error(*pipeline, ctx);
-      co_return PolicyVerdict::Respond;
-    }
-    if (f == Flow::Return) co_return PolicyVerdict::Respond;
+    if (f == Flow::Error) return {PolicyProgress::Next::OnError};
+    if (f == Flow::Return) return respond();
   }
 
   // The built-in subscription step (§5): header first, then the query parameter.
@@ -112,41 +136,50 @@ net::awaitable<PolicyVerdict> run_request_policies(const OperationPolicies& op,
     challenge += op.api->path;
     challenge += "\",name=\"" + op.api->key_header + "\",type=\"header\"";
     if (!has_crlf(challenge)) ctx.response->headers.emplace_back("WWW-Authenticate", challenge);
-    co_await run_on_error(*pipeline, ctx);
-    co_return PolicyVerdict::Respond;
+    return {PolicyProgress::Next::OnError};
   }
   ctx.subscription = check.subscription;
   ctx.product = check.product;
   if (key && check.subscription) ctx.subscription_key = std::move(*key);
   pipeline = &op.for_product(check.product);
 
-  Flow f = Flow::Continue;
   size_t pc = 0;
+  Flow f = Flow::Continue;
   if (!pipeline->section(Section::Inbound).empty()) {
     f = start_section(*pipeline, Section::Inbound, ctx, pc);
-    if (f == Flow::Await) f = co_await resume_section(*pipeline, Section::Inbound, ctx, pc);
+    if (f == Flow::Await) return {PolicyProgress::Next::Inbound, PolicyVerdict::Forward, pc};
   }
-  if (f == Flow::Continue) {
-    ctx.forward = true;
-    if (pipeline->forwards()) ctx.forward = false;  // forward-request turns it back on
-    if (!pipeline->section(Section::Backend).empty()) {
-      f = start_section(*pipeline, Section::Backend, ctx, pc);
-      if (f == Flow::Await) f = co_await resume_section(*pipeline, Section::Backend, ctx, pc);
+  return after_inbound(*pipeline, ctx, f);
+}
+
+net::awaitable<PolicyVerdict> finish_request_policies(PolicyProgress progress,
+                                                      policy::RequestContext& ctx,
+                                                      const policy::Pipeline& pipeline) {
+  using Next = PolicyProgress::Next;
+  for (;;) {
+    switch (progress.next) {
+      case Next::Done:
+        co_return progress.verdict;
+      case Next::OnError:
+        co_await run_on_error(pipeline, ctx);
+        co_return PolicyVerdict::Respond;
+      case Next::Inbound: {
+        Flow f = co_await resume_section(pipeline, Section::Inbound, ctx, progress.pc);
+        progress = after_inbound(pipeline, ctx, f);
+        break;
+      }
+      case Next::Backend: {
+        Flow f = co_await resume_section(pipeline, Section::Backend, ctx, progress.pc);
+        progress = after_backend(pipeline, ctx, f);
+        break;
+      }
+      case Next::Outbound:
+        // No forward-request: outbound runs on an empty 200 (APIM's behaviour without a backend).
+        if (!ctx.response) ctx.response.emplace();
+        co_await run_response_policies(pipeline, ctx);
+        co_return PolicyVerdict::Respond;
     }
-    if (f == Flow::Continue && !pipeline->forwards()) ctx.forward = false;
   }
-  if (f == Flow::Error) {
-    co_await run_on_error(*pipeline, ctx);
-    co_return PolicyVerdict::Respond;
-  }
-  if (f == Flow::Return) co_return PolicyVerdict::Respond;
-  if (!ctx.forward) {
-    // No forward-request: outbound runs on an empty 200 (APIM's behaviour without a backend).
-    if (!ctx.response) ctx.response.emplace();
-    co_await run_response_policies(*pipeline, ctx);
-    co_return PolicyVerdict::Respond;
-  }
-  co_return PolicyVerdict::Forward;
 }
 
 net::awaitable<PolicyVerdict> run_response_policies(const policy::Pipeline& pipeline,

@@ -22,12 +22,32 @@ enum class PolicyVerdict : uint8_t {
   Respond,  // answer with ctx.response (a policy returned or failed); the backend is not called
 };
 
-/// Subscription check, inbound, then backend (when the pipeline forwards). Picks the pipeline
-/// for the product context and returns it in `pipeline`.
-net::awaitable<PolicyVerdict> run_request_policies(const OperationPolicies& op,
-                                                   const PolicySet& set,
-                                                   policy::RequestContext& ctx,
-                                                   const policy::Pipeline*& pipeline);
+/// How far start_request_policies got: Done (with its verdict), or what must still run, which
+/// finish_request_policies does in a coroutine.
+struct PolicyProgress {
+  enum class Next : uint8_t {
+    Done,
+    OnError,   // a step failed: on-error, then Respond
+    Inbound,   // inbound's step `pc` awaits (a key or revocation fetch)
+    Backend,   // backend's step `pc` awaits
+    Outbound,  // no forward-request: outbound on an empty 200, then Respond
+  };
+  Next next = Next::Done;
+  PolicyVerdict verdict = PolicyVerdict::Forward;
+  size_t pc = 0;
+};
+
+/// Subscription check, inbound, then backend (when the pipeline forwards), synchronously as far
+/// as no step awaits: the usual request needs no coroutine frame for its policies. Picks the
+/// pipeline for the product context and returns it in `pipeline`.
+PolicyProgress start_request_policies(const OperationPolicies& op, const PolicySet& set,
+                                      policy::RequestContext& ctx,
+                                      const policy::Pipeline*& pipeline);
+
+/// Runs what start_request_policies left (progress.next != Done) and returns the verdict.
+net::awaitable<PolicyVerdict> finish_request_policies(PolicyProgress progress,
+                                                      policy::RequestContext& ctx,
+                                                      const policy::Pipeline& pipeline);
 
 /// Outbound, after the backend's response head is known (ctx.backend_response set). Returns
 /// Respond when a policy replaced the response (then ctx.response is the answer).

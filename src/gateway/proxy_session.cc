@@ -838,7 +838,11 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
       if (policies.services && policies.services->subscriptions) {
         ctx.managed_subscriptions = ws.managed_subscriptions(*policies.services->subscriptions);
       }
-      PolicyVerdict verdict = co_await run_request_policies(op_policies, policies, ctx, pipeline);
+      const PolicyProgress progress = start_request_policies(op_policies, policies, ctx, pipeline);
+      PolicyVerdict verdict = progress.verdict;
+      if (progress.next != PolicyProgress::Next::Done) {
+        verdict = co_await finish_request_policies(progress, ctx, *pipeline);
+      }
       if (verdict == PolicyVerdict::Respond) {
         // The body (if any) was not read: keep-alive only when there is none.
         const bool close = has_body || !client_keep_alive;
