@@ -1,6 +1,8 @@
 #include "policy/subscriptions.h"
 
+#include <array>
 #include <cstring>
+#include <string>
 
 #include "core/encoding.h"
 #include "crypto/key.h"
@@ -13,6 +15,30 @@ size_t hash_digest(const crypto::Sha256Digest& d) noexcept {
   size_t h;
   std::memcpy(&h, d.data(), sizeof h);  // a digest is uniformly distributed already
   return h;
+}
+
+/// SHA-256 of a presented key. A client sends the same key with every call, so each worker
+/// remembers the digests of the keys it saw last (compared in full, never by a prefix or a
+/// hash). The digest is a pure function of the key: nothing here can go stale, and a revoked or
+/// regenerated key is refused at once by the lookup that follows. The raw keys stay in this
+/// worker's memory, as the requests that carried them did; they are never stored or logged.
+crypto::Sha256Digest key_digest(std::string_view key) {
+  constexpr size_t kSlots = 8;
+  constexpr size_t kMaxKey = 256;  // APIM keys are 32 hex digits; longer ones are hashed each time
+  if (key.size() > kMaxKey) return crypto::sha256(key);
+  struct Slot {
+    std::string key;  // empty: unused (an empty key is hashed each time)
+    crypto::Sha256Digest digest{};
+  };
+  thread_local std::array<Slot, kSlots> recent;
+  uint64_t tail = key.size();
+  const size_t n = std::min(key.size(), sizeof tail);
+  std::memcpy(&tail, key.data() + key.size() - n, n);
+  Slot& slot = recent[static_cast<size_t>((tail * 0x9e3779b97f4a7c15ULL) >> 61) % kSlots];
+  if (!key.empty() && slot.key == key) return slot.digest;
+  slot.digest = crypto::sha256(key);
+  slot.key.assign(key);
+  return slot.digest;
 }
 
 }  // namespace
@@ -171,7 +197,7 @@ SubscriptionCheck SubscriptionRegistry::check(std::string_view api, bool api_req
                                               const ManagedSubscriptionTable* managed) const {
   SubscriptionCheck out;
   if (key) {
-    const crypto::Sha256Digest digest = crypto::sha256(*key);
+    const crypto::Sha256Digest digest = key_digest(*key);
     const SubscriptionInfo* sub = nullptr;
     bool granted = false;
     if (auto it = by_key_.find(digest); it != by_key_.end()) {

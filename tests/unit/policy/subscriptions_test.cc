@@ -65,6 +65,23 @@ TEST(Subscriptions, KeysGrantTheirScopeOnly) {
   EXPECT_EQ((*reg)->check("orders", true, "").outcome, Outcome::Invalid);
 }
 
+// A worker remembers the digests of the keys it saw last: keys of the same length and the same
+// last eight bytes share a slot, and each one is still told apart in full, in any order.
+TEST(Subscriptions, RememberedKeyDigestsAreComparedInFull) {
+  auto reg = SubscriptionRegistry::build(sample());
+  ASSERT_TRUE(reg) << reg.error().message;
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_EQ((*reg)->check("orders", true, "orders-key").outcome, Outcome::Granted);
+    EXPECT_EQ((*reg)->check("orders", true, "Orders-key").outcome, Outcome::Invalid);
+    EXPECT_EQ((*reg)->check("orders", true, "orders-key").outcome, Outcome::Granted);
+    EXPECT_EQ((*reg)->check("orders", true, "orders-ke").outcome, Outcome::Invalid);
+    EXPECT_EQ((*reg)->check("orders", true, "").outcome, Outcome::Invalid);
+    EXPECT_EQ((*reg)->check("billing", true, "hashed-key").outcome, Outcome::Granted);
+  }
+  const std::string long_key(300, 'k');  // above what is remembered: hashed each time
+  EXPECT_EQ((*reg)->check("orders", true, long_key).outcome, Outcome::Invalid);
+}
+
 TEST(Subscriptions, WithoutKeyOpenProductThenApiSetting) {
   auto reg = SubscriptionRegistry::build(sample());
   ASSERT_TRUE(reg);
