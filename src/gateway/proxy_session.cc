@@ -159,6 +159,8 @@ const boost::system::error_category& kHttpCategory =
 /// Scratch space one session reuses for every exchange: serialized heads and coalesced writes,
 /// and the views and edits a policy pipeline needs (capacity kept across requests).
 struct SessionBuffers {
+  std::vector<http::FieldSpan> spans;  // the request head's header lines, from the scanner
+  std::string framing_head;            // what Beast parses: request line and framing fields
   std::string head;
   std::string scratch;
   std::vector<http::HeaderField> fields;
@@ -169,6 +171,14 @@ struct SessionBuffers {
   std::vector<std::string_view> response_drop;
   std::string response_extra;
 };
+
+/// The fields Beast's parser acts on (RFC 9112 §6: the body's length, and the connection's
+/// persistence and upgrade), which it must see itself.
+bool frames_message(std::string_view name) noexcept {
+  return core::iequals(name, "Content-Length") || core::iequals(name, "Transfer-Encoding") ||
+         core::iequals(name, "Connection") || core::iequals(name, "Proxy-Connection") ||
+         core::iequals(name, "Upgrade");
+}
 
 /// Writes `bufs` as one contiguous buffer when small (one syscall, one TLS record), else gathered.
 template <class Out>
@@ -661,7 +671,8 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
     // the idle timeout (silent close); once it has started, the whole head must arrive within
     // header_read (slowloris), answered 408 — which needs the socket open, hence our own timer
     // rather than the stream's (a stream timeout closes the socket).
-    http::HeadScanner scanner(snap->head_limits);
+    sb.spans.reserve(snap->head_limits.max_header_count);
+    http::HeadScanner scanner(snap->head_limits, &sb.spans);
     bool got_bytes = buf.size() > 0;
     auto state = scanner.scan(view(buf));
     if (state == http::HeadScanner::State::NeedMore) {
@@ -699,10 +710,20 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
       finish(ws, client, ex);
       break;
     }
-    buf.consume(scanner.leading_skip());
-    const size_t head_size = scanner.head_size() - scanner.leading_skip();
+    // 2. The head was validated byte by byte as it arrived, and its header lines located. Beast
+    // parses only the request line and the fields that frame the message (it sets up the body
+    // reader from them); every other field is inserted as located, in arrival order, instead of
+    // being scanned a second time (a bearer token is hundreds of bytes).
+    const std::string_view head = view(buf).substr(0, scanner.head_size());
+    std::string& framing_head = sb.framing_head;
+    framing_head.assign(head.substr(scanner.leading_skip(),
+                                    scanner.request_line_end() + 2 - scanner.leading_skip()));
+    for (const auto& f : sb.spans) {
+      if (frames_message(head.substr(f.begin, f.colon - f.begin)))
+        framing_head.append(head.substr(f.begin, f.end + 2 - f.begin));
+    }
+    framing_head += "\r\n";
 
-    // 2. Beast parses the (already validated) head; the body stays in `buf` for the relay.
     bhttp::request_parser<bhttp::buffer_body> parser;
     parser.header_limit(snap->head_limits.max_header_bytes + 4);
     if (snap->config.limits.max_body_bytes > 0) {
@@ -711,19 +732,24 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
       parser.body_limit(boost::none);
     }
     error_code pec;
-    size_t used = parser.put(asio::buffer(buf.data().data(), head_size), pec);
+    size_t used = parser.put(asio::buffer(framing_head), pec);
     if (pec == bhttp::error::body_limit) {  // Content-Length above limits.max_body_bytes
       co_await send_error(stream, ws, ex, http::ProxyError::BodyTooLarge, "", true);
       finish(ws, client, ex);
       break;
     }
-    if (pec || !parser.is_header_done() || used != head_size) {
+    if (pec || !parser.is_header_done() || used != framing_head.size()) {
       co_await send_error(stream, ws, ex, http::ProxyError::BadRequest,
                           "Bad request: malformed request head", true);
       finish(ws, client, ex);
       break;
     }
-    buf.consume(used);
+    for (const auto& f : sb.spans) {
+      const std::string_view name = head.substr(f.begin, f.colon - f.begin);
+      if (frames_message(name)) continue;
+      parser.get().insert(name, core::trim_ows(head.substr(f.colon + 1, f.end - f.colon - 1)));
+    }
+    buf.consume(scanner.head_size());
     auto& req = parser.get();
     ex.method = req.method_string();
     if (auto id = req["X-Request-Id"]; http::valid_request_id(id)) {

@@ -120,10 +120,16 @@ HeadScanner::State HeadScanner::scan(std::string_view buf) noexcept {
         if (spaces_in_request_line_ != 2)
           return reject(ProxyError::BadRequest, "malformed request line");
         in_request_line_ = false;
+        request_line_end_ = pos_ - 1;
       } else {
         if (in_name_) return reject(ProxyError::BadRequest, "header line without a colon");
         if (++headers_ > limits_.max_header_count) {
           return reject(ProxyError::HeadersTooLarge, "too many header fields");
+        }
+        if (fields_) {                  // offsets fit: the head is bounded by max_header_bytes
+          const size_t end = pos_ - 1;  // the CR
+          fields_->push_back({static_cast<uint32_t>(end - line_len_), static_cast<uint32_t>(colon_),
+                              static_cast<uint32_t>(end)});
         }
       }
       line_len_ = 0;
@@ -158,6 +164,7 @@ HeadScanner::State HeadScanner::scan(std::string_view buf) noexcept {
       if (c == ':') {
         if (line_len_ == 1) return reject(ProxyError::BadRequest, "empty header name");
         in_name_ = false;
+        colon_ = pos_;
       } else if (!kTchar[c]) {
         return reject(ProxyError::BadRequest, "invalid character in header name");
       }

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "http/error_response.h"
 
@@ -15,6 +16,14 @@ struct HeadLimits {
   uint32_t max_uri_length = 8 * 1024;
 };
 
+/// Where one header line of a scanned head is, as offsets from the buffer's first byte (leading
+/// empty lines included): the name is [begin, colon), the raw value (colon, end), before CRLF.
+struct FieldSpan {
+  uint32_t begin = 0;
+  uint32_t colon = 0;
+  uint32_t end = 0;
+};
+
 /// Incremental, byte-exact validator of a request head (request line + header lines + CRLF).
 /// It rejects what Beast's parser tolerates and what request smuggling relies on (RFC 9112):
 /// bare CR or bare LF line endings, obs-fold continuation lines, NUL and other control bytes,
@@ -25,7 +34,13 @@ class HeadScanner {
  public:
   enum class State : uint8_t { NeedMore, Complete, Rejected };
 
-  explicit HeadScanner(HeadLimits limits) noexcept : limits_(limits) {}
+  /// With `fields`, the scanner also records where each header line is, so that a complete head
+  /// can be used without parsing it again; the vector is cleared first and should have room for
+  /// limits.max_header_count spans (it grows otherwise).
+  explicit HeadScanner(HeadLimits limits, std::vector<FieldSpan>* fields = nullptr) noexcept
+      : limits_(limits), fields_(fields) {
+    if (fields_) fields_->clear();
+  }
 
   /// Scans the bytes of `buffer` not yet seen (the buffer holds the head from its first byte and
   /// may grow between calls). On Complete, head_size() is the length of the head in `buffer`.
@@ -34,6 +49,8 @@ class HeadScanner {
   size_t head_size() const noexcept { return head_size_; }
   /// Bytes of leading empty lines skipped before the request line.
   size_t leading_skip() const noexcept { return leading_; }
+  /// Offset of the request line's CRLF (valid once Complete).
+  size_t request_line_end() const noexcept { return request_line_end_; }
   ProxyError error() const noexcept { return error_; }
   std::string_view reason() const noexcept { return reason_; }
 
@@ -41,6 +58,9 @@ class HeadScanner {
   State reject(ProxyError e, std::string_view why) noexcept;
 
   const HeadLimits limits_;  // by value: 12 bytes, and a temporary can never dangle
+  std::vector<FieldSpan>* fields_;
+  size_t request_line_end_ = 0;
+  size_t colon_ = 0;
   size_t pos_ = 0;
   size_t head_size_ = 0;
   size_t leading_ = 0;

@@ -7,6 +7,8 @@
 #include <boost/beast/http/parser.hpp>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace gh::http {
 namespace {
@@ -299,6 +301,47 @@ TEST(HeadScanner, EmptyMethodOrTargetPassesScannerButNotBeast) {
     boost::beast::error_code ec;
     p.put(boost::asio::buffer(in.data(), r.head_size), ec);
     EXPECT_TRUE(ec) << in;
+  }
+}
+
+// The proxy inserts the header fields the scanner located instead of letting Beast parse them:
+// names, values (without their surrounding whitespace) and order must be exactly Beast's, fed
+// whole or byte by byte, after leading empty lines, for values long enough for the vector path.
+TEST(HeadScanner, LocatedFieldsAreWhatBeastParses) {
+  const std::string token(700, 'J');
+  const std::string in = "\r\n\r\nGET /x HTTP/1.1\r\nHost: h\r\nAuthorization:  Bearer " + token +
+                         " \t\r\nX-Empty:\r\nX-Spaces: \t \r\nx-obs: caf\xc3\xa9 \x80\r\n"
+                         "Accept: */*\r\nX-Repeat: 1\r\nx-repeat: 2 , 3\r\n"
+                         "Content-Length: 0\r\n\r\n";
+  boost::beast::http::request_parser<boost::beast::http::empty_body> p;
+  boost::beast::error_code ec;
+  const size_t leading = 4;
+  p.put(boost::asio::buffer(in.data() + leading, in.size() - leading), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  ASSERT_TRUE(p.is_header_done());
+  std::vector<std::pair<std::string, std::string>> beast;
+  for (const auto& f : p.get())
+    beast.emplace_back(std::string(f.name_string()), std::string(f.value()));
+
+  for (bool bytewise : {false, true}) {
+    std::vector<FieldSpan> spans;
+    HeadScanner s({}, &spans);
+    State st = State::NeedMore;
+    for (size_t n = bytewise ? 1 : in.size(); st == State::NeedMore && n <= in.size(); ++n)
+      st = s.scan(std::string_view(in).substr(0, n));
+    ASSERT_EQ(st, State::Complete);
+    EXPECT_EQ(std::string_view(in).substr(s.leading_skip(), s.request_line_end() - leading),
+              "GET /x HTTP/1.1");
+    std::vector<std::pair<std::string, std::string>> located;
+    for (const auto& f : spans) {
+      std::string_view value = std::string_view(in).substr(f.colon + 1, f.end - f.colon - 1);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+        value.remove_prefix(1);
+      while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+        value.remove_suffix(1);
+      located.emplace_back(in.substr(f.begin, f.colon - f.begin), std::string(value));
+    }
+    EXPECT_EQ(located, beast) << (bytewise ? "byte by byte" : "whole");
   }
 }
 
