@@ -527,6 +527,7 @@ class HeadDeadline {
     timer_.cancel();
   }
   bool fired() const noexcept { return state_->fired; }
+  bool armed() const noexcept { return state_->armed; }
 
  private:
   struct State {
@@ -695,9 +696,13 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
         got_bytes = true;
         hook.busy = true;
         lowest(stream).expires_never();
-        head_deadline.arm(timeouts.header_read);
       }
       state = scanner.scan(view(buf));
+      // The first read usually brings the whole head: the deadline (from these first bytes,
+      // microseconds ago) is armed only for a head that arrives in pieces.
+      if (state == http::HeadScanner::State::NeedMore && !head_deadline.armed()) {
+        head_deadline.arm(timeouts.header_read);
+      }
     }
     head_deadline.disarm();
     hook.busy = true;
