@@ -92,9 +92,7 @@ bool normalize_target(std::string_view target, std::string_view method, std::str
   if (auth.empty() || auth.find('@') != std::string_view::npos) return false;
   authority.assign(auth);
   std::string_view path = end == std::string_view::npos ? std::string_view{} : rest.substr(end);
-  // push_back rather than assigning "/": g++ 12 at -O3 reports a false -Wrestrict on the
-  // assignment followed by append (GCC bug 105329), which -Werror turns into a build failure.
-  if (path.empty() || path.front() != '/') origin_form.push_back('/');
+  if (path.empty() || path.front() != '/') origin_form = "/";
   origin_form.append(path);
   return true;
 }
