@@ -1,7 +1,6 @@
 #include "policy/managed_identity_tokens.h"
 
 #include <algorithm>
-#include <boost/asio/post.hpp>
 
 namespace gh::policy {
 
@@ -80,7 +79,7 @@ void ManagedIdentityTokenCache::land(const std::shared_ptr<Flight>& flight,
     const auto it = flights_.find(KeyView{flight->resource_, flight->client_id_});
     if (it != flights_.end() && it->second == flight) flights_.erase(it);
   }
-  std::vector<Flight::Waiter> waiters;
+  std::vector<net::Parked> waiters;
   {
     std::lock_guard lock(flight->mutex_);
     if (flight->landed_) return;
@@ -88,9 +87,8 @@ void ManagedIdentityTokenCache::land(const std::shared_ptr<Flight>& flight,
     flight->landed_ = true;
     waiters.swap(flight->waiters_);
   }
-  // Each waiter resumes on its own worker's loop; the post keeps that loop's work count.
   for (auto& w : waiters)
-    boost::asio::post(w.work.get_executor(), std::move(w.handler));
+    std::move(w).resume();
 }
 
 size_t ManagedIdentityTokenCache::flights() const {
@@ -98,32 +96,21 @@ size_t ManagedIdentityTokenCache::flights() const {
   return flights_.size();
 }
 
-// The initiation of wait(): a named type, not a lambda inside the co_await (g++ 12).
-struct ManagedIdentityTokenCache::Flight::WaitInitiation {
-  Flight* flight;
-  template <typename Handler>
-  void operator()(Handler&& handler) const {
-    auto executor = boost::asio::get_associated_executor(handler);
-    flight->enqueue(Waiter{std::forward<Handler>(handler), boost::asio::make_work_guard(executor)});
-  }
-};
-
-void ManagedIdentityTokenCache::Flight::enqueue(Waiter waiter) {
+void ManagedIdentityTokenCache::Flight::enqueue(net::Parked parked) {
   {
     std::lock_guard lock(mutex_);
     if (!landed_) {
-      waiters_.push_back(std::move(waiter));
+      waiters_.push_back(std::move(parked));
       return;
     }
   }
   // Landed already: resume through the executor, never inline inside the initiation.
-  boost::asio::post(waiter.work.get_executor(), std::move(waiter.handler));
+  std::move(parked).resume();
 }
 
 net::awaitable<Result<std::shared_ptr<const ManagedIdentityTokenCache::Entry>>>
 ManagedIdentityTokenCache::Flight::wait() {
-  using Token = boost::asio::use_awaitable_t<net::Executor>;
-  co_await boost::asio::async_initiate<const Token&, void()>(WaitInitiation{this}, Token{});
+  co_await net::park(this);
   std::lock_guard lock(mutex_);
   co_return result_;
 }

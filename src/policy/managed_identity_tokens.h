@@ -9,8 +9,6 @@
 // load would otherwise send the identity role one token request per proxied request).
 
 #include <array>
-#include <boost/asio/any_completion_handler.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -21,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "net/parked.h"
 #include "policy/token_provider.h"
 
 namespace gh::policy {
@@ -63,19 +62,17 @@ class ManagedIdentityTokenCache {
 
    private:
     friend class ManagedIdentityTokenCache;
-    struct Waiter {
-      boost::asio::any_completion_handler<void()> handler;
-      boost::asio::executor_work_guard<net::Executor> work;  // keeps the waiter's loop running
-    };
-    struct WaitInitiation;
-    void enqueue(Waiter waiter);
+    template <typename>
+    friend struct net::detail::ParkInitiation;
+    /// net::park's hand-over: keeps the request until the flight lands.
+    void enqueue(net::Parked parked);
 
     std::string resource_;  // its key, immutable: land() removes it by key
     std::string client_id_;
     std::mutex mutex_;
     bool landed_ = false;                                   // guarded by mutex_
     Result<std::shared_ptr<const Entry>> result_{nullptr};  // set once, before landed_
-    std::vector<Waiter> waiters_;                           // guarded by mutex_
+    std::vector<net::Parked> waiters_;                      // guarded by mutex_
   };
 
   struct Joined {

@@ -210,31 +210,20 @@ size_t OpenIdSource::waiting() const {
   return waiters_.size();
 }
 
-// The initiation of wait(): a named type, not a lambda inside the co_await (g++ 12).
-struct OpenIdSource::WaitInitiation {
-  OpenIdSource* source;
-  template <typename Handler>
-  void operator()(Handler&& handler) const {
-    auto executor = asio::get_associated_executor(handler);
-    source->enqueue(Waiter{std::forward<Handler>(handler), asio::make_work_guard(executor)});
-  }
-};
-
 net::awaitable<void> OpenIdSource::wait() {
-  using Token = asio::use_awaitable_t<net::Executor>;
-  co_await asio::async_initiate<const Token&, void()>(WaitInitiation{this}, Token{});
+  co_await net::park(this);
 }
 
-void OpenIdSource::enqueue(Waiter waiter) {
+void OpenIdSource::enqueue(net::Parked parked) {
   {
     std::lock_guard lock(mutex_);
     if (in_flight_ || retry_scheduled_) {
-      waiters_.push_back(std::move(waiter));
+      waiters_.push_back({std::move(parked)});
       return;
     }
   }
   // Nothing to wait for: resume through the executor, never inline inside the initiation.
-  asio::post(waiter.work.get_executor(), std::move(waiter.handler));
+  std::move(parked).resume();
 }
 
 void OpenIdSource::abandon() {
@@ -247,7 +236,7 @@ void OpenIdSource::abandon() {
     waiters.swap(waiters_);
   }
   for (Waiter& w : waiters)
-    asio::post(w.work.get_executor(), std::move(w.handler));
+    std::move(w.parked).resume();
 }
 
 void OpenIdSource::finish(Result<std::shared_ptr<const OpenIdConfiguration>> fetched,
@@ -300,10 +289,8 @@ void OpenIdSource::finish(Result<std::shared_ptr<const OpenIdConfiguration>> fet
     // Counted once the source is ready for the next attempt (tests wait on the counters).
     failures_.fetch_add(1, std::memory_order_relaxed);
   }
-  for (Waiter& w : waiters) {
-    // Each waiter resumes on its own worker's loop; the post keeps that loop's work count.
-    asio::post(w.work.get_executor(), std::move(w.handler));
-  }
+  for (Waiter& w : waiters)
+    std::move(w.parked).resume();
   // finish() runs on the cache's thread, which the cache joins before it goes away.
   if (first && cache != nullptr) cache->first_fetch_done();
 }

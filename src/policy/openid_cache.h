@@ -26,8 +26,6 @@
 // and fetches nothing, and requests waiting when the cache goes away are resumed.
 
 #include <atomic>
-#include <boost/asio/any_completion_handler.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -45,6 +43,7 @@
 #include "http/url_fetch.h"
 #include "jose/jwk_set.h"
 #include "net/asio.h"
+#include "net/parked.h"
 
 namespace gh::policy {
 
@@ -140,14 +139,15 @@ class OpenIdSource : public std::enable_shared_from_this<OpenIdSource> {
 
  private:
   friend class OpenIdCache;
+  template <typename>
+  friend struct net::detail::ParkInitiation;
   struct Waiter {
-    boost::asio::any_completion_handler<void()> handler;
-    boost::asio::executor_work_guard<net::Executor> work;  // keeps the waiter's loop running
+    net::Parked parked;
     bool carried = false;  // already moved from a failed attempt to the next one
   };
-  struct WaitInitiation;
 
-  void enqueue(Waiter waiter);
+  /// net::park's hand-over: keeps the request waiting for the attempt in progress or scheduled.
+  void enqueue(net::Parked parked);
   /// With mutex_ held: starts the fetch (the caller checked that one may start).
   void begin_fetch_locked(int64_t now);
   /// With mutex_ held: has the cache start an attempt retry_without_keys from now.
