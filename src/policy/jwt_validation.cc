@@ -5,7 +5,6 @@
 #include <atomic>
 #include <boost/container/small_vector.hpp>
 #include <boost/json/serialize.hpp>
-#include <cstring>
 #include <limits>
 
 #include "core/strings.h"
@@ -14,6 +13,7 @@
 #include "jose/jwt_error.h"
 #include "jose/token_cache.h"
 #include "policy/openid_cache.h"
+#include "policy/recent_slot.h"
 #include "policy/services.h"
 
 namespace gh::policy {
@@ -226,12 +226,7 @@ class RecentTokens {
   }
 
  private:
-  static size_t index(std::string_view token) noexcept {
-    uint64_t tail = token.size();
-    const size_t n = std::min<size_t>(token.size(), sizeof tail);
-    std::memcpy(&tail, token.data() + token.size() - n, n);
-    return static_cast<size_t>((tail * 0x9e3779b97f4a7c15ULL) >> 60) % kSlots;
-  }
+  static size_t index(std::string_view token) noexcept { return recent_slot(token, kSlots); }
 
   std::array<Slot, kSlots> slots_;
 };

@@ -6,6 +6,7 @@
 
 #include "core/encoding.h"
 #include "crypto/key.h"
+#include "policy/recent_slot.h"
 
 namespace gh::policy {
 
@@ -31,10 +32,7 @@ crypto::Sha256Digest key_digest(std::string_view key) {
     crypto::Sha256Digest digest{};
   };
   thread_local std::array<Slot, kSlots> recent;
-  uint64_t tail = key.size();
-  const size_t n = std::min(key.size(), sizeof tail);
-  std::memcpy(&tail, key.data() + key.size() - n, n);
-  Slot& slot = recent[static_cast<size_t>((tail * 0x9e3779b97f4a7c15ULL) >> 61) % kSlots];
+  Slot& slot = recent[recent_slot(key, kSlots)];
   if (!key.empty() && slot.key == key) return slot.digest;
   slot.digest = crypto::sha256(key);
   slot.key.assign(key);
