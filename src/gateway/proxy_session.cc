@@ -723,10 +723,16 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
     std::string& framing_head = sb.framing_head;
     framing_head.assign(head.substr(scanner.leading_skip(),
                                     scanner.request_line_end() + 2 - scanner.leading_skip()));
+    // Framing lines go to Beast; the other spans stay, in order, for insertion below.
+    size_t kept = 0;
     for (const auto& f : sb.spans) {
-      if (frames_message(head.substr(f.begin, f.colon - f.begin)))
+      if (frames_message(head.substr(f.begin, f.colon - f.begin))) {
         framing_head.append(head.substr(f.begin, f.end + 2 - f.begin));
+      } else {
+        sb.spans[kept++] = f;
+      }
     }
+    sb.spans.resize(kept);
     framing_head += "\r\n";
 
     bhttp::request_parser<bhttp::buffer_body> parser;
@@ -750,9 +756,8 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
       break;
     }
     for (const auto& f : sb.spans) {
-      const std::string_view name = head.substr(f.begin, f.colon - f.begin);
-      if (frames_message(name)) continue;
-      parser.get().insert(name, core::trim_ows(head.substr(f.colon + 1, f.end - f.colon - 1)));
+      parser.get().insert(head.substr(f.begin, f.colon - f.begin),
+                          core::trim_ows(head.substr(f.colon + 1, f.end - f.colon - 1)));
     }
     buf.consume(scanner.head_size());
     auto& req = parser.get();
