@@ -12,6 +12,7 @@
 #include "core/event_log.h"
 #include "http/error_response.h"
 #include "identity/identity_service.h"
+#include "net/tcp_stream.h"
 #include "policy/services.h"
 #include "vault/vault_service.h"
 

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "http/error_response.h"
+#include "net/tcp_stream.h"
 
 namespace gh::gateway {
 namespace {

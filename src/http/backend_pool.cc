@@ -33,7 +33,7 @@ net::awaitable<Result<std::unique_ptr<BackendConnection>>> BackendPool::connect(
   }
   auto& tcp = conn->tcp();
   tcp.expires_after(connect_timeout);
-  auto [ec, ep] = co_await tcp.async_connect(t.endpoints, net::use_tuple);
+  auto [ec, ep] = co_await tcp.connect(t.endpoints);
   if (ec) {
     if (ec == net::beast::error::timeout) {
       co_return unexpected(ErrorKind::Timeout, "connect to backend '" + t.id + "' timed out");

@@ -8,6 +8,7 @@
 
 #include "core/result.h"
 #include "net/asio.h"
+#include "net/tcp_stream.h"
 #include "net/tls_context.h"
 
 namespace gh::http {
@@ -62,7 +63,6 @@ class BackendPool {
 
   /// Returns a connection whose last exchange completed cleanly with keep-alive.
   void release(std::unique_ptr<BackendConnection> conn);
-
 
  private:
   net::asio::io_context& io_;

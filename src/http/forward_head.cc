@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "core/strings.h"
+#include "http/response_head.h"
 
 namespace gh::http {
 namespace {
@@ -34,10 +35,13 @@ bool framing_field(bhttp::field f) noexcept {
 /// The field names a message's Connection header lists, without allocating (RFC 9110 §7.6.1).
 class ConnectionTokens {
  public:
-  explicit ConnectionTokens(const bhttp::fields& fields) {
-    for (auto it = fields.find(bhttp::field::connection);
-         it != fields.end() && it->name() == bhttp::field::connection; ++it) {
-      for (auto token : bhttp::token_list{it->value()}) {
+  // A walk over the fields, not a lookup: a head has a handful, and this works for Beast's
+  // fields and for a ResponseHead alike.
+  template <class Fields>
+  explicit ConnectionTokens(const Fields& fields) {
+    for (const auto& f : fields) {
+      if (f.name() != bhttp::field::connection) continue;
+      for (auto token : bhttp::token_list{f.value()}) {
         if (count_ < names_.size()) {
           names_[count_++] = token;
         } else {
@@ -56,7 +60,8 @@ class ConnectionTokens {
   /// True when `f` must not be forwarded: a standard hop-by-hop field, or one the Connection
   /// header names (never framing fields or Host; with too many names to track, every field
   /// Beast does not know is dropped rather than risk forwarding a named one).
-  bool hop_by_hop(const bhttp::fields::value_type& f) const noexcept {
+  template <class Field>
+  bool hop_by_hop(const Field& f) const noexcept {
     const auto id = f.name();
     if (always_hop_by_hop(id)) return true;
     if (framing_field(id)) return false;
@@ -209,8 +214,8 @@ void write_forward_request_head(std::string& out, const bhttp::request_header<>&
   out += "\r\n\r\n";
 }
 
-void write_forward_response_head(std::string& out, const bhttp::response_header<>& head,
-                                 const ResponseAdditions& add) {
+template <class Head>
+void write_forward_response_head(std::string& out, const Head& head, const ResponseAdditions& add) {
   const ConnectionTokens named(head);
   out += add.client_version >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ";
   const unsigned status = add.status != 0 ? add.status : head.result_int();
@@ -220,7 +225,8 @@ void write_forward_response_head(std::string& out, const bhttp::response_header<
   // Beast's reason() fills an empty one with its own table, including "<unknown-status>".
   std::string_view reason = head.reason();
   if (add.status != 0) reason = add.reason;
-  if (reason.empty() || (add.status == 0 && reason == bhttp::obsolete_reason(head.result()))) {
+  if (reason.empty() ||
+      (add.status == 0 && reason == bhttp::obsolete_reason(bhttp::int_to_status(status)))) {
     reason = reason_phrase(status);
   }
   out.append(reason);
@@ -254,5 +260,10 @@ void write_forward_response_head(std::string& out, const bhttp::response_header<
   if (add.keep_alive && add.client_version < 11) out += "Connection: keep-alive\r\n";
   out += "\r\n";
 }
+
+template void write_forward_response_head(std::string&, const bhttp::response_header<>&,
+                                          const ResponseAdditions&);
+template void write_forward_response_head(std::string&, const ResponseHead&,
+                                          const ResponseAdditions&);
 
 }  // namespace gh::http

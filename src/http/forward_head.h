@@ -63,9 +63,16 @@ struct ResponseAdditions {
   std::string_view extra = {};                  // "Name: value\r\n" lines added
 };
 
+class ResponseHead;
+
 /// The status line for the client's version, the backend's end-to-end fields, Via (appended),
-/// X-Request-Id, and the framing and Connection fields that match `add`.
-void write_forward_response_head(std::string& out, const bhttp::response_header<>& head,
-                                 const ResponseAdditions& add);
+/// X-Request-Id, and the framing and Connection fields that match `add`. `Head` is Beast's
+/// response header or a ResponseHead (both instantiated in forward_head.cc).
+template <class Head>
+void write_forward_response_head(std::string& out, const Head& head, const ResponseAdditions& add);
+extern template void write_forward_response_head(std::string&, const bhttp::response_header<>&,
+                                                 const ResponseAdditions&);
+extern template void write_forward_response_head(std::string&, const ResponseHead&,
+                                                 const ResponseAdditions&);
 
 }  // namespace gh::http

@@ -7,6 +7,7 @@
 
 #include "core/strings.h"
 #include "crypto/openssl_error.h"
+#include "net/tcp_stream.h"
 
 namespace gh::http {
 namespace {
@@ -147,7 +148,7 @@ net::awaitable<Result<FetchedDocument>> send_request(FetchRequest request, Fetch
 
   net::PlainStream tcp(executor);
   tcp.expires_after(options.timeout);
-  auto [cerr, ep] = co_await tcp.async_connect(endpoints, use_tuple);
+  auto [cerr, ep] = co_await tcp.connect(endpoints);
   if (cerr) {
     co_return unexpected(
         cerr == net::beast::error::timeout ? ErrorKind::Timeout : ErrorKind::Unavailable,

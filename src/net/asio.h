@@ -37,7 +37,5 @@ using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
 using SteadyTimer =
     asio::basic_waitable_timer<std::chrono::steady_clock,
                                asio::wait_traits<std::chrono::steady_clock>, Executor>;
-using PlainStream = beast::basic_stream<tcp, Executor>;
-using TlsStream = beast::ssl_stream<PlainStream>;
 
 }  // namespace gh::net
