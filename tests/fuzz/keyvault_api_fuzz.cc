@@ -6,7 +6,8 @@
 // header.
 //
 // Invariants: handle() answers (never throws) with a status Key Vault documents and never 500;
-// every body parses as JSON; the seeded secret's value appears only in a 200 (a get).
+// every body parses as JSON; the seeded secret's value appears only in a 200 (a get), unless the
+// request itself carried it (an error may name what it was sent, e.g. a secret name).
 
 #include <boost/json.hpp>
 #include <chrono>
@@ -118,6 +119,7 @@ struct World {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
+  const bool request_has_value = input.find(kSeededValue) != std::string_view::npos;
   const auto line = [&input] {
     const size_t nl = input.find('\n');
     const std::string_view l = input.substr(0, nl);
@@ -171,7 +173,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::fprintf(stderr, "unexpected status %u: %s\n", r.status, r.body.c_str());
       std::abort();
   }
-  FUZZ_CHECK(r.status == 200 || r.body.find(kSeededValue) == std::string::npos);
+  FUZZ_CHECK(r.status == 200 || request_has_value ||
+             r.body.find(kSeededValue) == std::string::npos);
   if (r.status == 204) {
     FUZZ_CHECK(r.body.empty());
   } else {
