@@ -252,10 +252,21 @@ awaitable<RelayOutcome> relay(In& in, beast::flat_buffer& in_buf, Parser& p, Out
     size_t n = 0;
     if (!p.is_done()) {
       set_body_buffer(p, chunk, chunk_size);
-      lowest(in).expires_after(read_timeout);
-      // read_some, not read: each socket read is forwarded at once (streaming latency), and the
-      // read timeout is the longest silence allowed, not the time to fill the buffer.
-      auto [ec, read] = co_await bhttp::async_read_some(in, in_buf, p, use_tuple);
+      // Bytes that arrived with the head (a small body usually does) are parsed here: Beast's
+      // read_some would find them too, but completes through a posted handler, one more pass
+      // through the event loop per message.
+      error_code ec = bhttp::error::need_more;
+      if (in_buf.size() > 0) {
+        ec = {};
+        in_buf.consume(p.put(in_buf.data(), ec));
+      }
+      if (ec == bhttp::error::need_more) {
+        lowest(in).expires_after(read_timeout);
+        // read_some, not read: each socket read is forwarded at once (streaming latency), and
+        // the read timeout is the longest silence allowed, not the time to fill the buffer.
+        auto [read_ec, read] = co_await bhttp::async_read_some(in, in_buf, p, use_tuple);
+        ec = read_ec;
+      }
       if (ec == bhttp::error::need_buffer) ec = {};
       if (ec == bhttp::error::body_limit) co_return RelayOutcome::TooLarge;
       if (ec == beast::error::timeout) co_return RelayOutcome::InputTimeout;

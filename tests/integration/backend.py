@@ -180,6 +180,13 @@ class Backend:
                          b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
             conn.close()
             return False
+        if path == "/split-chunks":  # a chunk-size line cut between the head's packet and the next
+            conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r")
+            time.sleep(0.05)
+            conn.sendall(b"\nhello\r\n")
+            time.sleep(0.05)
+            conn.sendall(b"0\r\n\r\n")
+            return keep_alive
         if path == "/garbage":
             conn.sendall(b"this is not an HTTP response\r\n\r\n")
             conn.close()

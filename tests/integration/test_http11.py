@@ -97,6 +97,16 @@ class Http11Test(GatehouseTestCase):
                 size = int(target.split("size=")[1].split("&")[0])
                 self.assertEqual(r.body, test_backend.pattern_bytes(size))
 
+    def test_body_bytes_arriving_with_the_head_and_after_it(self):
+        # The head's packet ends inside a chunk-size line: what it carried is parsed at once, the
+        # rest read later, and the connection stays usable for the next exchange.
+        c = self.conn()
+        for _ in range(2):
+            r = c.request("GET", "/split-chunks")
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.body, b"hello")
+        self.assertEqual(c.request("GET", "/x").status, 200)
+
     def test_expect_100_continue(self):
         c = self.conn()
         body = b"x" * 5000
