@@ -66,6 +66,14 @@ struct Exchange {
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
   std::string_view error;
+
+  /// Ready for the next request on the connection; the request id keeps its capacity.
+  void reset() {
+    std::string id = std::move(request_id);
+    *this = Exchange{};
+    id.clear();
+    request_id = std::move(id);
+  }
 };
 
 template <class Stream>
@@ -699,12 +707,13 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
   SessionBuffers sb;
   HeadDeadline head_deadline(ws.io(), lowest(stream).socket());
   bool first = true;
+  Exchange ex;
   for (;;) {
     hook.busy = false;
     if (ws.draining()) break;
     std::shared_ptr<const Snapshot> snap = ws.snapshot();
     const auto& timeouts = snap->config.timeouts;
-    Exchange ex;
+    ex.reset();
 
     // 1. The head, checked byte by byte as it arrives. Waiting for its first byte is bounded by
     // the idle timeout (silent close); once it has started, the whole head must arrive within
@@ -801,9 +810,9 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
     auto& req = parser.get();
     ex.method = req.method_string();
     if (auto id = req["X-Request-Id"]; http::valid_request_id(id)) {
-      ex.request_id = std::string(id);
+      ex.request_id.assign(id);
     } else {
-      ex.request_id = ws.next_request_id();
+      ws.next_request_id(ex.request_id);
     }
 
     // 3. Framing (request smuggling defences) and target form.
@@ -833,7 +842,10 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
     const unsigned client_version = req.version();
 
     // 4. Local endpoints (the identity role), then APIs.
-    std::string host = authority.empty() ? std::string(req[bhttp::field::host]) : authority;
+    // The host the request is routed on: an absolute-form target's authority wins over Host
+    // (RFC 9112 §3.2.2), and the backend is told the same one. Both outlive the exchange.
+    const std::string_view host =
+        authority.empty() ? std::string_view(req[bhttp::field::host]) : std::string_view(authority);
     if (snap->local && snap->local->claims(client.listener, path_of(target))) {
       bool keep = co_await serve_local(ws, *snap->local, stream, buf, parser, framing, client, ex,
                                        host, client_keep_alive, timeouts);
@@ -960,14 +972,7 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
     } else {
       rewritten = target_backend.base_path + std::string(rest);
     }
-    const bool expect_continue =
-        expects_continue(req[bhttp::field::expect]) && client_version >= 11;
-    // The host the request was routed on: an absolute-form target's authority wins over Host
-    // (RFC 9112 §3.2.2), and the backend is told the same one.
-    std::string_view client_host =
-        authority.empty() ? std::string_view(req[bhttp::field::host]) : std::string_view(authority);
-
-    if (expect_continue && has_body) {
+    if (has_body && client_version >= 11 && expects_continue(req[bhttp::field::expect])) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       lowest(stream).expires_after(timeouts.idle);
       auto [ec, n] = co_await asio::async_write(stream, asio::buffer(kContinue), use_tuple);
@@ -989,7 +994,7 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
     st.client_version = client_version;
     st.additions = {rewritten,
                     target_backend.host_header,
-                    {client.ip, client.tls, client_host},
+                    {client.ip, client.tls, host},
                     ex.request_id,
                     sb.drop,
                     sb.extra,

@@ -1,5 +1,9 @@
 #include "gateway/worker_state.h"
 
+#include <charconv>
+#include <iterator>
+#include <limits>
+
 #include "crypto/random.h"
 
 namespace gh::gateway {
@@ -20,15 +24,16 @@ void WorkerState::install(std::shared_ptr<const Snapshot> snapshot) {
   snapshot_ = std::move(snapshot);
 }
 
-std::string WorkerState::next_request_id() {
-  std::string id;
-  id.reserve(40);
-  id += id_prefix_;
-  id += '-';
-  id += std::to_string(worker_.index());
-  id += '-';
-  id += std::to_string(++id_counter_);
-  return id;
+void WorkerState::next_request_id(std::string& out) {
+  char worker[std::numeric_limits<unsigned>::digits10 + 1];
+  char counter[std::numeric_limits<uint64_t>::digits10 + 1];
+  char* worker_end = std::to_chars(std::begin(worker), std::end(worker), worker_.index()).ptr;
+  char* counter_end = std::to_chars(std::begin(counter), std::end(counter), ++id_counter_).ptr;
+  out.assign(id_prefix_);
+  out += '-';
+  out.append(worker, worker_end);
+  out += '-';
+  out.append(counter, counter_end);
 }
 
 std::unique_ptr<char[]> WorkerState::take_buffer() {

@@ -49,8 +49,9 @@ class WorkerState {
     return managed_;
   }
 
-  /// A fresh X-Request-Id: a random per-worker prefix and a counter (unique, no syscall).
-  std::string next_request_id();
+  /// Writes a fresh X-Request-Id into `out` (replacing its text, reusing its capacity): a random
+  /// per-worker prefix and a counter (unique, no syscall).
+  void next_request_id(std::string& out);
 
   /// A relay buffer of kRelayBufferSize bytes, recycled per worker.
   std::unique_ptr<char[]> take_buffer();
