@@ -48,7 +48,14 @@ constexpr auto make_table(bool (*member)(unsigned char) noexcept) {
   return t;
 }
 
+// A request line's ordinary bytes: anything but SP and control bytes (those end a part or the
+// line, or are rejected).
+constexpr bool is_plain_request_line_byte(unsigned char c) noexcept {
+  return c > 0x20 && c != 0x7f;
+}
+
 constexpr auto kTchar = make_table(is_tchar);
+constexpr auto kPlainRequestLineByte = make_table(is_plain_request_line_byte);
 constexpr auto kPlainValueByte = make_table(is_plain_value_byte);
 
 /// The first index in [from, to) of `p` that is not a plain value byte, or `to`.
@@ -95,6 +102,21 @@ HeadScanner::State HeadScanner::scan(std::string_view buf) noexcept {
         end = skip_plain_value(buf.data(), end, scan_end);
       }
       line_len_ += static_cast<uint32_t>(end - pos_);
+      pos_ = end;
+      if (pos_ == buf.size()) break;
+    } else if (in_request_line_ && started_ && !saw_cr_) {
+      // The same for the request line; the target's bytes count against max_uri_length, so a
+      // run in the target stops where the byte-by-byte path would reject.
+      size_t limit = scan_end;
+      if (spaces_in_request_line_ == 1) {
+        limit = std::min<size_t>(limit, pos_ + (limits_.max_uri_length - uri_len_));
+      }
+      size_t end = pos_;
+      while (end < limit && kPlainRequestLineByte[static_cast<unsigned char>(buf[end])])
+        ++end;
+      const auto run = static_cast<uint32_t>(end - pos_);
+      if (spaces_in_request_line_ == 1) uri_len_ += run;
+      line_len_ += run;
       pos_ = end;
       if (pos_ == buf.size()) break;
     }

@@ -218,6 +218,11 @@ TEST(HeadScanner, ControlCharacterInRequestLineIsRejected) {
            std::string_view("GET\t/ HTTP/1.1\r\nHost: h\r\n\r\n"),
            std::string_view("GET /\x7f HTTP/1.1\r\nHost: h\r\n\r\n"),
            std::string_view("GET /\x01 HTTP/1.1\r\nHost: h\r\n\r\n"),
+           // deep inside a run of ordinary bytes, in the target and in the version
+           std::string_view("GET /orders/12345/lines?page=2&size=50\x01x HTTP/1.1\r\n\r\n"),
+           std::string_view("GET /orders/12345 HTTP/1.\x7f"
+                            "1\r\nHost: h\r\n\r\n"),
+           std::string_view("GE\x1bT / HTTP/1.1\r\nHost: h\r\n\r\n"),
        }) {
     auto r = scan(in);
     EXPECT_EQ(r.state, State::Rejected) << in;
