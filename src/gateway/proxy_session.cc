@@ -171,6 +171,7 @@ const boost::system::error_category& kHttpCategory =
 struct SessionBuffers {
   std::vector<http::FieldSpan> spans;  // the request head's header lines, from the scanner
   std::string framing_head;            // what Beast parses: request line and framing fields
+  std::string backend_target;          // the request target as the backend sees it
   std::string head;
   std::string scratch;
   std::vector<http::HeaderField> fields;
@@ -959,19 +960,14 @@ awaitable<void> request_loop(WorkerState& ws, Stream& stream, const ClientInfo& 
     ex.backend = target_backend.id;
 
     // 6. The request as the backend sees it.
-    std::string rewritten;
+    std::string& rewritten = sb.backend_target;
+    rewritten.assign(target_backend.base_path);
     std::string_view rest = target;
     if (m.route->strip_path) {
       rest.remove_prefix(m.route->path.size());
-      if (rest.empty() || rest.front() == '?') {
-        rewritten = target_backend.base_path + "/";
-        rewritten.append(rest);
-      } else {
-        rewritten = target_backend.base_path + std::string(rest);
-      }
-    } else {
-      rewritten = target_backend.base_path + std::string(rest);
+      if (rest.empty() || rest.front() == '?') rewritten += '/';
     }
+    rewritten.append(rest);
     if (has_body && client_version >= 11 && expects_continue(req[bhttp::field::expect])) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       lowest(stream).expires_after(timeouts.idle);
