@@ -99,7 +99,9 @@ wait_port() {
 rss_mb() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 
 nginx -c "$dir/nginx.conf" -p "$dir" & pids+=($!)
-haproxy -f "$dir/haproxy.cfg" -db >"$dir/haproxy.log" 2>&1 & pids+=($!)
+haproxy -f "$dir/haproxy.cfg" -db >"$dir/haproxy.log" 2>&1 &
+haproxy_pid=$!
+pids+=("$haproxy_pid")
 "$GATEHOUSE_BIN" serve --config "$dir/gatehouse.yaml" >"$dir/gatehouse.out" 2>"$dir/gatehouse.err" &
 gh_pid=$!
 pids+=("$gh_pid")
@@ -124,12 +126,25 @@ to_ms() {
     else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
     else printf "%s", v }'
 }
+# CPU time (user + system, clock ticks) a process has used so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+tick=$(getconf CLK_TCK)
+declare -A cpu_us
 run() {
-  local name=$1 port=$2 out
+  local name=$1 port=$2 pid=${3:-} out before after requests
+  [ -n "$pid" ] && before=$(cpu_ticks "$pid")
   out=$(wrk -t1 -c"$CONNS" -d"${DUR}s" --latency "http://127.0.0.1:$port/")
   echo "$out" >"$dir/wrk-$name.txt"
   rps[$name]=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
   p99[$name]=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
+  if [ -n "$pid" ]; then
+    # The proxy's own CPU per request: less noisy than requests/s, which also depends on how
+    # the scheduler shares the cores between wrk, nginx and the proxy.
+    after=$(cpu_ticks "$pid")
+    requests=$(awk '/ requests in / {print $1}' <<<"$out")
+    cpu_us[$name]=$(awk -v t=$((after - before)) -v hz="$tick" -v n="$requests" \
+      'BEGIN {printf "%.2f", t * 1e6 / hz / n}')
+  fi
   if grep -q "Non-2xx\|Socket errors" <<<"$out"; then
     echo "warning: $name: $(grep "Non-2xx\|Socket errors" <<<"$out" | tr '\n' ' ')" >&2
   fi
@@ -140,17 +155,21 @@ median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {print v[int((
 run nginx-origin "$ORIGIN_PORT"
 # Alternate the two proxies ROUNDS times and keep the median, so that a noisy neighbour on a
 # shared machine hits both alike.
-declare -A all_rps all_p99
+declare -A all_rps all_p99 all_cpu
+round_ratios=""
 for round in $(seq 1 "$ROUNDS"); do
   for n in haproxy gatehouse; do
-    if [ "$n" = haproxy ]; then run "$n" "$HAPROXY_PORT"; else run "$n" "$GATEHOUSE_PORT"; fi
+    if [ "$n" = haproxy ]; then run "$n" "$HAPROXY_PORT" "$haproxy_pid"; else run "$n" "$GATEHOUSE_PORT" "$gh_pid"; fi
     all_rps[$n]+="${rps[$n]} "
     all_p99[$n]+="${p99[$n]} "
+    all_cpu[$n]+="${cpu_us[$n]} "
   done
+  round_ratios+="$(awk -v g="${rps[gatehouse]}" -v h="${rps[haproxy]}" 'BEGIN {printf "%.2f", g / h}') "
 done
 for n in haproxy gatehouse; do
   rps[$n]=$(median <<<"${all_rps[$n]}")
   p99[$n]=$(median <<<"${all_p99[$n]}")
+  cpu_us[$n]=$(median <<<"${all_cpu[$n]}")
 done
 gh_load_rss=$(rss_mb "$gh_pid")
 
@@ -164,4 +183,8 @@ done
 awk -v g="${rps[gatehouse]}" -v h="${rps[haproxy]}" \
   -v gp="${p99[gatehouse]}" -v hp="${p99[haproxy]}" 'BEGIN {
     printf "gatehouse/haproxy: throughput %.2fx, p99 %.2fx (lower is better)\n", g / h, gp / hp }'
+echo "gatehouse/haproxy throughput per round: $round_ratios"
+awk -v g="${cpu_us[gatehouse]}" -v h="${cpu_us[haproxy]}" 'BEGIN {
+    printf "proxy CPU per request (user+sys, median): haproxy %.2f us, gatehouse %.2f us (%.2fx)\n",
+      h, g, g / h }'
 echo "gatehouse RSS: idle ${gh_idle_rss} MB, after load ${gh_load_rss} MB"
