@@ -45,6 +45,24 @@ const std::vector<std::string> kResponses = {
     "HTTP/1.1 204 No Content\r\nX-Empty:\r\n\r\n",
     "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc",  // refused by both
     "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",                    // truncated
+    // Field syntax at its edges: values with inner, leading and trailing blanks and obs-text;
+    // every field Beast frames a response by; folding, a bare CR or LF, a control byte, a space
+    // before the colon, an empty name, a CR in the reason; an interim and a 304 response.
+    "HTTP/1.1 200 OK\r\nX-A:  a \t b \t\r\nX-B:\t\r\nX-C: caf\xc3\xa9\r\nContent-Length: "
+    "1\r\n\r\nx",
+    "HTTP/1.1 200 OK\r\nProxy-Connection: close\r\nUpgrade: h2c\r\nContent-Length: 1\r\n\r\nx",
+    "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nConnection: keep-alive, X-A\r\n"
+    "X-A: 1\r\n\r\n1\r\nx\r\n0\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nX-Fold: a\r\n b\r\nContent-Length: 1\r\n\r\nx",
+    "HTTP/1.1 200 OK\r\nX-A: a\nX-B: b\r\nContent-Length: 1\r\n\r\nx",
+    "HTTP/1.1 200 OK\r\nX-A: a\rb\r\nContent-Length: 1\r\n\r\nx",
+    "HTTP/1.1 200 OK\r\nX-A: a\x01b\r\nContent-Length: 1\r\n\r\nx",
+    "HTTP/1.1 200 OK\r\nX-A : a\r\nContent-Length: 1\r\n\r\nx",
+    "HTTP/1.1 200 OK\r\n: a\r\nContent-Length: 1\r\n\r\nx",
+    "HTTP/1.1 200 O\rK\r\nContent-Length: 1\r\n\r\nx",
+    "HTTP/1.1 100 Continue\r\n\r\n",
+    "HTTP/1.1 304 Not Modified\r\nContent-Length: 100\r\nETag: \"x\"\r\n\r\n",
     // Found by the fuzz target: Beast groups same-named fields, the head keeps arrival order.
     "HTTP/1.1 200 OKngth: 3\r\nConnection: keep-aliv\r\nSerngth: 3\r\nConnection: "
     "keep-alive\r\n\r\nok\n",
