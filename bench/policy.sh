@@ -171,9 +171,13 @@ wait_port() {
 }
 
 nginx -c "$dir/nginx.conf" -p "$dir" & pids+=($!)
+declare -A pid_of
 haproxy -f "$dir/haproxy.cfg" -db >"$dir/haproxy.log" 2>&1 & pids+=($!)
+pid_of[haproxy-plain]=$!
+pid_of[haproxy-jwt]=$!
 for n in gh-plain gh-jwt gh-full; do
   "$GATEHOUSE_BIN" serve --config "$dir/$n.yaml" >"$dir/$n.out" 2>"$dir/$n.err" & pids+=($!)
+  pid_of[$n]=$!
 done
 wait_port "$ORIGIN_PORT" || { cat "$dir/nginx.err" >&2; exit 1; }
 wait_port "${port[haproxy-plain]}" || { cat "$dir/haproxy.log" >&2; exit 1; }
@@ -209,7 +213,10 @@ s=$(status -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:${port[gh-full]}/
 [ "$s" = 401 ] || { echo "policy.sh: gh-full answered $s without a subscription key" >&2; exit 1; }
 
 # wrk prints "Requests/sec: N" and, with --latency, a distribution including "99%  1.23ms".
-declare -A rps p99 all_rps all_p99
+declare -A rps p99 all_rps all_p99 cpu all_cpu
+# CPU time (user + system, clock ticks) a process has used so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+tick=$(getconf CLK_TCK)
 to_ms() {
   awk -v v="$1" 'BEGIN {
     if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
@@ -218,13 +225,19 @@ to_ms() {
     else printf "%s", v }'
 }
 run() {
-  local name=$1 out
+  local name=$1 out before after requests
+  before=$(cpu_ticks "${pid_of[$name]}")
   # Every case gets the same request: same token, headers of the same size.
   out=$(wrk -t1 -c"$CONNS" -d"${DUR}s" --latency -H "Authorization: Bearer $TOKEN" \
     -H "$(sub_header "$name")" "http://127.0.0.1:${port[$name]}/")
   echo "$out" >"$dir/wrk-$name.txt"
   all_rps[$name]+="$(awk '/^Requests\/sec:/ {print $2}' <<<"$out") "
   all_p99[$name]+="$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")") "
+  # The proxy's own CPU per request, less noisy than requests/s on cores shared with wrk+nginx.
+  after=$(cpu_ticks "${pid_of[$name]}")
+  requests=$(awk '/ requests in / {print $1}' <<<"$out")
+  all_cpu[$name]+="$(awk -v t=$((after - before)) -v hz="$tick" -v n="$requests" \
+    'BEGIN {printf "%.2f", t * 1e6 / hz / n}') "
   if grep -q "Non-2xx\|Socket errors" <<<"$out"; then
     echo "warning: $name: $(grep "Non-2xx\|Socket errors" <<<"$out" | tr '\n' ' ')" >&2
   fi
@@ -240,15 +253,16 @@ done
 for n in "${cases[@]}"; do
   rps[$n]=$(median <<<"${all_rps[$n]}")
   p99[$n]=$(median <<<"${all_p99[$n]}")
+  cpu[$n]=$(median <<<"${all_cpu[$n]}")
 done
 
 echo
 echo "workers/threads: $WORKERS  wrk: -t1 -c$CONNS -d${DUR}s  rounds: $ROUNDS (median)" \
   "($(nproc) cores, load before $load_before, after $(cut -d' ' -f1-3 /proc/loadavg)," \
   "$(date -u +%FT%TZ))"
-printf '%-14s %12s %10s   %s\n' name "requests/s" "p99 ms" "each round (requests/s)"
+printf '%-14s %12s %10s %8s   %s\n' name "requests/s" "p99 ms" "CPU us" "each round (requests/s)"
 for n in "${cases[@]}"; do
-  printf '%-14s %12s %10s   %s\n' "$n" "${rps[$n]}" "${p99[$n]}" "${all_rps[$n]}"
+  printf '%-14s %12s %10s %8s   %s\n' "$n" "${rps[$n]}" "${p99[$n]}" "${cpu[$n]}" "${all_rps[$n]}"
 done
 awk -v full="${rps[gh-full]}" -v jwt="${rps[gh-jwt]}" -v plain="${rps[gh-plain]}" \
   -v ha="${rps[haproxy-jwt]}" 'BEGIN {
