@@ -239,6 +239,18 @@ size_t body_room(const http::ResponseHeadParser& p) {
   return p.body_room();
 }
 
+/// Parses the body bytes already in `buf` (a small body usually arrives with its head), as
+/// Beast's read_some would first do; need_more when the socket must be read. Beast's read_some
+/// finds them too, but then completes through a posted handler: one more pass through the event
+/// loop per message.
+template <class Parser>
+error_code put_buffered(beast::flat_buffer& buf, Parser& p) {
+  if (buf.size() == 0) return bhttp::error::need_more;
+  error_code ec;
+  buf.consume(p.put(buf.data(), ec));
+  return ec;
+}
+
 /// Moves one message from `in` (whose parser has read the head) to `out`: `head` (serialized) and
 /// then the body through one fixed buffer, framed as `framing` says, so memory stays flat whatever
 /// the size. When body bytes are already buffered, head and body leave in one write; when none
@@ -261,14 +273,7 @@ awaitable<RelayOutcome> relay(In& in, beast::flat_buffer& in_buf, Parser& p, Out
     size_t n = 0;
     if (!p.is_done()) {
       set_body_buffer(p, chunk, chunk_size);
-      // Bytes that arrived with the head (a small body usually does) are parsed here: Beast's
-      // read_some would find them too, but completes through a posted handler, one more pass
-      // through the event loop per message.
-      error_code ec = bhttp::error::need_more;
-      if (in_buf.size() > 0) {
-        ec = {};
-        in_buf.consume(p.put(in_buf.data(), ec));
-      }
+      error_code ec = put_buffered(in_buf, p);
       if (ec == bhttp::error::need_more) {
         lowest(in).expires_after(read_timeout);
         // read_some, not read: each socket read is forwarded at once (streaming latency), and
@@ -615,10 +620,13 @@ awaitable<bool> serve_local(WorkerState& ws, http::LocalHandler& handler, Stream
     }
     std::array<char, 8192> chunk;
     while (!parser.is_done()) {
-      req.body().data = chunk.data();
-      req.body().size = chunk.size();
-      lowest(stream).expires_after(timeouts.header_read);
-      auto [ec, n] = co_await bhttp::async_read_some(stream, buf, parser, use_tuple);
+      set_body_buffer(parser, chunk.data(), chunk.size());
+      error_code ec = put_buffered(buf, parser);
+      if (ec == bhttp::error::need_more) {
+        lowest(stream).expires_after(timeouts.header_read);
+        auto [read_ec, n] = co_await bhttp::async_read_some(stream, buf, parser, use_tuple);
+        ec = read_ec;
+      }
       if (ec == bhttp::error::need_buffer) ec = {};
       if (ec && ec.category() == kHttpCategory) {
         co_await send_error(stream, ws, ex, http::ProxyError::BadRequest,
@@ -626,7 +634,7 @@ awaitable<bool> serve_local(WorkerState& ws, http::LocalHandler& handler, Stream
         co_return false;
       }
       if (ec) co_return false;
-      const size_t got = chunk.size() - req.body().size;
+      const size_t got = chunk.size() - body_room(parser);
       if (body.size() + got > limit) {
         co_await send_error(stream, ws, ex, http::ProxyError::BodyTooLarge, "", true);
         co_return false;

@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import ssl
 import subprocess
 import tempfile
@@ -259,6 +260,26 @@ class IdentityWithRealClients(unittest.TestCase):
                 return r.status, dict(r.headers), json.load(r)
         except urllib.error.HTTPError as e:
             return e.code, dict(e.headers), json.load(e)
+
+    def test_token_request_body_split_across_reads(self):
+        # Part of the form arrives with the head and is parsed at once; the rest comes later.
+        body = urllib.parse.urlencode({
+            "grant_type": "client_credentials", "client_id": CLIENT, "client_secret": SECRET,
+            "scope": "api://orders/.default"}).encode()
+        head = ("POST /%s/oauth2/v2.0/token HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n"
+                "Connection: close\r\n\r\n" % (TENANT, self.port, len(body))).encode()
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as raw:
+            with self.ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                tls.sendall(head + body[:20])
+                time.sleep(0.05)
+                tls.sendall(body[20:])
+                response = b""
+                while chunk := tls.recv(65536):
+                    response += chunk
+        status_line, _, rest = response.partition(b"\r\n")
+        self.assertIn(b" 200 ", status_line, response[:300])
+        self.assertIn("access_token", json.loads(rest.partition(b"\r\n\r\n")[2]))
 
     def test_wrong_secret_is_entra_shaped_401(self):
         status, headers, body = self.post_token({
