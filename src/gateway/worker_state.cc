@@ -12,7 +12,7 @@ WorkerState::WorkerState(net::Worker& worker, WorkerMetrics& metrics, std::share
     : worker_(worker),
       metrics_(metrics),
       log_(std::move(sink)),
-      id_prefix_(crypto::random_hex(8)) {}
+      id_prefix_(crypto::random_hex(8) + '-' + std::to_string(worker.index()) + '-') {}
 
 void WorkerState::install(std::shared_ptr<const Snapshot> snapshot) {
   std::vector<std::shared_ptr<http::BackendPool>> pools;
@@ -25,14 +25,9 @@ void WorkerState::install(std::shared_ptr<const Snapshot> snapshot) {
 }
 
 void WorkerState::next_request_id(std::string& out) {
-  char worker[std::numeric_limits<unsigned>::digits10 + 1];
   char counter[std::numeric_limits<uint64_t>::digits10 + 1];
-  char* worker_end = std::to_chars(std::begin(worker), std::end(worker), worker_.index()).ptr;
   char* counter_end = std::to_chars(std::begin(counter), std::end(counter), ++id_counter_).ptr;
   out.assign(id_prefix_);
-  out += '-';
-  out.append(worker, worker_end);
-  out += '-';
   out.append(counter, counter_end);
 }
 

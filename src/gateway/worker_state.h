@@ -78,7 +78,7 @@ class WorkerState {
   std::list<SessionHook> sessions_;
   std::shared_ptr<const policy::ManagedSubscriptionTable> managed_;
   uint64_t managed_generation_ = 0;
-  std::string id_prefix_;
+  std::string id_prefix_;  // "<random>-<worker index>-": the request ids' constant part
   uint64_t id_counter_ = 0;
   bool draining_ = false;
 };
