@@ -90,32 +90,28 @@ HeadScanner::State HeadScanner::reject(ProxyError e, std::string_view why) noexc
 HeadScanner::State HeadScanner::scan(std::string_view buf) noexcept {
   const size_t scan_end = std::min<size_t>(buf.size(), limits_.max_header_bytes);
   for (; pos_ < buf.size(); ++pos_) {
-    // Inside a header line (past its first byte, where obs-fold is checked): skip the run of
-    // bytes that need no decision in one tight loop; a token or a JWT is hundreds of them. The
-    // byte that ends the run (':', CR, a control byte, the size limit) takes the path below.
-    if (!in_request_line_ && !saw_cr_ && line_len_ != 0) {
+    // Skip the run of bytes that need no decision in one tight loop: in a header line past its
+    // first byte (where obs-fold is checked), a token or a JWT is hundreds of them; in the
+    // request line, all but SP and control bytes, the target's counted against max_uri_length
+    // so that its run stops where the byte-by-byte path would reject. The byte that ends a run
+    // (':', SP, CR, a control byte, a limit) takes the path below.
+    if (!saw_cr_ && (in_request_line_ ? started_ : line_len_ != 0)) {
       size_t end = pos_;
-      if (in_name_) {
+      if (in_request_line_) {
+        const size_t limit =
+            spaces_in_request_line_ == 1
+                ? std::min<size_t>(scan_end, pos_ + (limits_.max_uri_length - uri_len_))
+                : scan_end;
+        while (end < limit && kPlainRequestLineByte[static_cast<unsigned char>(buf[end])])
+          ++end;
+      } else if (in_name_) {
         while (end < scan_end && kTchar[static_cast<unsigned char>(buf[end])])
           ++end;
       } else {
         end = skip_plain_value(buf.data(), end, scan_end);
       }
-      line_len_ += static_cast<uint32_t>(end - pos_);
-      pos_ = end;
-      if (pos_ == buf.size()) break;
-    } else if (in_request_line_ && started_ && !saw_cr_) {
-      // The same for the request line; the target's bytes count against max_uri_length, so a
-      // run in the target stops where the byte-by-byte path would reject.
-      size_t limit = scan_end;
-      if (spaces_in_request_line_ == 1) {
-        limit = std::min<size_t>(limit, pos_ + (limits_.max_uri_length - uri_len_));
-      }
-      size_t end = pos_;
-      while (end < limit && kPlainRequestLineByte[static_cast<unsigned char>(buf[end])])
-        ++end;
       const auto run = static_cast<uint32_t>(end - pos_);
-      if (spaces_in_request_line_ == 1) uri_len_ += run;
+      if (in_request_line_ && spaces_in_request_line_ == 1) uri_len_ += run;
       line_len_ += run;
       pos_ = end;
       if (pos_ == buf.size()) break;
