@@ -18,6 +18,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 repo=$(dirname "$here")
 GATEHOUSE_BIN=${GATEHOUSE_BIN:-$repo/build/gatehouse}
 WORKERS=${WORKERS:-1}
@@ -161,14 +162,6 @@ subscriptions:
 EOF
 } >"$dir/gh-full.yaml"
 
-wait_port() {
-  for _ in $(seq 1 200); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "policy.sh: nothing listening on $1" >&2
-  return 1
-}
 
 nginx -c "$dir/nginx.conf" -p "$dir" & pids+=($!)
 declare -A pid_of
@@ -214,18 +207,8 @@ s=$(status -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:${port[gh-full]}/
 
 # wrk prints "Requests/sec: N" and, with --latency, a distribution including "99%  1.23ms".
 declare -A rps p99 all_rps all_p99 cpu all_cpu
-# CPU time (user + system, clock ticks) a process has used so far.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-tick=$(getconf CLK_TCK)
-to_ms() {
-  awk -v v="$1" 'BEGIN {
-    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
-    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
-    else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
-    else printf "%s", v }'
-}
 run() {
-  local name=$1 out before after requests
+  local name=$1 out before
   before=$(cpu_ticks "${pid_of[$name]}")
   # Every case gets the same request: same token, headers of the same size.
   out=$(wrk -t1 -c"$CONNS" -d"${DUR}s" --latency -H "Authorization: Bearer $TOKEN" \
@@ -233,16 +216,11 @@ run() {
   echo "$out" >"$dir/wrk-$name.txt"
   all_rps[$name]+="$(awk '/^Requests\/sec:/ {print $2}' <<<"$out") "
   all_p99[$name]+="$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")") "
-  # The proxy's own CPU per request, less noisy than requests/s on cores shared with wrk+nginx.
-  after=$(cpu_ticks "${pid_of[$name]}")
-  requests=$(awk '/ requests in / {print $1}' <<<"$out")
-  all_cpu[$name]+="$(awk -v t=$((after - before)) -v hz="$tick" -v n="$requests" \
-    'BEGIN {printf "%.2f", t * 1e6 / hz / n}') "
+  all_cpu[$name]+="$(cpu_us_per_request "$before" "$(cpu_ticks "${pid_of[$name]}")" "$out") "
   if grep -q "Non-2xx\|Socket errors" <<<"$out"; then
     echo "warning: $name: $(grep "Non-2xx\|Socket errors" <<<"$out" | tr '\n' ' ')" >&2
   fi
 }
-median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 # Interleave the cases ROUNDS times and keep each one's median, so that a noisy neighbour on a

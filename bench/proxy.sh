@@ -9,6 +9,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 repo=$(dirname "$here")
 GATEHOUSE_BIN=${GATEHOUSE_BIN:-$repo/build/gatehouse}
 WORKERS=${WORKERS:-1}
@@ -88,14 +89,6 @@ apis:
 access_log: "off"
 EOF
 
-wait_port() {
-  for _ in $(seq 1 200); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "proxy.sh: nothing listening on $1" >&2
-  return 1
-}
 rss_mb() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 
 nginx -c "$dir/nginx.conf" -p "$dir" & pids+=($!)
@@ -118,39 +111,20 @@ for port in "$HAPROXY_PORT" "$GATEHOUSE_PORT"; do
 done
 
 # wrk prints "Requests/sec: N" and, with --latency, a distribution including "99%  1.23ms".
-declare -A rps p99
-to_ms() {
-  awk -v v="$1" 'BEGIN {
-    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
-    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
-    else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
-    else printf "%s", v }'
-}
-# CPU time (user + system, clock ticks) a process has used so far.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-tick=$(getconf CLK_TCK)
-declare -A cpu_us
+declare -A rps p99 cpu_us
 run() {
-  local name=$1 port=$2 pid=${3:-} out before after requests
+  local name=$1 port=$2 pid=${3:-} out before
   [ -n "$pid" ] && before=$(cpu_ticks "$pid")
   out=$(wrk -t1 -c"$CONNS" -d"${DUR}s" --latency "http://127.0.0.1:$port/")
   echo "$out" >"$dir/wrk-$name.txt"
   rps[$name]=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
   p99[$name]=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
-  if [ -n "$pid" ]; then
-    # The proxy's own CPU per request: less noisy than requests/s, which also depends on how
-    # the scheduler shares the cores between wrk, nginx and the proxy.
-    after=$(cpu_ticks "$pid")
-    requests=$(awk '/ requests in / {print $1}' <<<"$out")
-    cpu_us[$name]=$(awk -v t=$((after - before)) -v hz="$tick" -v n="$requests" \
-      'BEGIN {printf "%.2f", t * 1e6 / hz / n}')
-  fi
+  [ -n "$pid" ] && cpu_us[$name]=$(cpu_us_per_request "$before" "$(cpu_ticks "$pid")" "$out")
   if grep -q "Non-2xx\|Socket errors" <<<"$out"; then
     echo "warning: $name: $(grep "Non-2xx\|Socket errors" <<<"$out" | tr '\n' ' ')" >&2
   fi
 }
 
-median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
 run nginx-origin "$ORIGIN_PORT"
 # Alternate the two proxies ROUNDS times and keep the median, so that a noisy neighbour on a
